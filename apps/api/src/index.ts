@@ -1,0 +1,1 @@
+export { type ApiDeps, createApp } from './app.ts';

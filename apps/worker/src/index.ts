@@ -1,0 +1,1 @@
+export { createWorker, type WorkerDeps, type Worker } from './worker.ts';

@@ -1,0 +1,17 @@
+export * from './config.ts';
+export * from './db.ts';
+export * from './logger.ts';
+export * from './migrations/index.ts';
+export * from './priority.ts';
+export * from './queue-sync.ts';
+export * from './queues.ts';
+export * from './resources.ts';
+export * from './tasks/define.ts';
+export { httpRequestTask } from './tasks/http-request.ts';
+export { noopTask } from './tasks/noop.ts';
+export * from './tasks/registry.ts';
+export * from './metrics.ts';
+export * from './http/health.ts';
+export * from './http/metrics.ts';
+export * from './http/serve.ts';
+export * from './lifecycle.ts';

@@ -1,0 +1,71 @@
+/**
+ * The task contract: each task type is defined once, here in packages/core, with its payload
+ * schema and its defaults. The API validates submissions against it; the worker types its handler
+ * from it. Adding a task type = one definition file here + one handler file in apps/worker.
+ */
+import type { z } from 'zod';
+import type { PriorityName } from '../priority.ts';
+import { isValidTaskName } from '../queues.ts';
+
+/** Per-type defaults; a submission may override some of them per task. */
+export interface TaskDefaults {
+  /** @defaultValue 'normal' */
+  priority: PriorityName;
+  /** Attempts in total, the first run included (pg-boss `retryLimit` = maxAttempts - 1). @defaultValue 5 */
+  maxAttempts: number;
+  /** First retry delay; doubles per attempt with jitter when `retryBackoff`. @defaultValue 5 */
+  retryDelaySeconds: number;
+  /** @defaultValue true */
+  retryBackoff: boolean;
+  /** Ceiling on the backoff delay. @defaultValue 3600 */
+  retryDelayMaxSeconds: number;
+  /** Deadline of one attempt: the handler's signal aborts at it and the attempt fails into retry. @defaultValue 60 */
+  timeoutSeconds: number;
+  /** How long a task may wait (created/retry) before it expires unrun. @defaultValue 14 days */
+  retentionSeconds: number;
+  /** How long finished tasks are kept for status queries. @defaultValue 7 days */
+  deleteAfterSeconds: number;
+  /** After the last attempt, move the task to the type's dead-letter queue. @defaultValue true */
+  deadLetter: boolean;
+}
+
+export const BASE_TASK_DEFAULTS: TaskDefaults = {
+  priority: 'normal',
+  maxAttempts: 5,
+  retryDelaySeconds: 5,
+  retryBackoff: true,
+  retryDelayMaxSeconds: 3600,
+  timeoutSeconds: 60,
+  retentionSeconds: 14 * 24 * 3600,
+  deleteAfterSeconds: 7 * 24 * 3600,
+  deadLetter: true,
+};
+
+export interface TaskDefinition<Name extends string = string, Schema extends z.ZodType = z.ZodType> {
+  readonly name: Name;
+  readonly description: string;
+  readonly schema: Schema;
+  readonly defaults: Readonly<TaskDefaults>;
+}
+
+/** The payload type of a task definition (after parsing: defaults filled in). */
+export type PayloadOf<D> = D extends TaskDefinition<string, infer S> ? z.output<S> : never;
+/** What a submitter writes (before defaults). */
+export type PayloadInputOf<D> = D extends TaskDefinition<string, infer S> ? z.input<S> : never;
+
+export function defineTask<const Name extends string, Schema extends z.ZodType>(def: {
+  name: Name;
+  description: string;
+  schema: Schema;
+  defaults?: Partial<TaskDefaults>;
+}): TaskDefinition<Name, Schema> {
+  if (!isValidTaskName(def.name)) {
+    throw new Error(`task name ${JSON.stringify(def.name)} is invalid: use lower-case dotted words like "http.request"`);
+  }
+  const defaults = { ...BASE_TASK_DEFAULTS, ...def.defaults };
+  if (!Number.isInteger(defaults.maxAttempts) || defaults.maxAttempts < 1) {
+    throw new Error(`task ${def.name}: defaults.maxAttempts must be an integer >= 1`);
+  }
+  if (defaults.timeoutSeconds < 1) throw new Error(`task ${def.name}: defaults.timeoutSeconds must be >= 1`);
+  return Object.freeze({ name: def.name, description: def.description, schema: def.schema, defaults: Object.freeze(defaults) });
+}

@@ -1,0 +1,79 @@
+/**
+ * One database per test file, cloned from the migrated template (fast: a file copy on the server).
+ * `useTestDatabase()` registers beforeAll/afterAll and returns a handle whose `url` is set once the
+ * database exists.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { type Config, createLogger, loadConfig, type Logger } from '@taskfleet/core';
+import { databaseUrl } from './urls.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Set by global-setup.ts. */
+    adminDatabaseUrl: string;
+    templateDatabase: string;
+  }
+}
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  /** Config for this database (quiet logs); `env` overrides other variables. */
+  config(env?: Record<string, string>): Config;
+  logger: Logger;
+  /** Run SQL as a superuser-ish admin on this database. */
+  query<T extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<T>>;
+}
+
+export async function createDatabase(
+  options: { fromTemplate?: boolean } = {},
+): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  const admin = inject('adminDatabaseUrl');
+  const template = inject('templateDatabase');
+  const name = `${template.replace('_tpl_', '_t_')}_${randomBytes(4).toString('hex')}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  try {
+    await client.query(options.fromTemplate === false ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${template}`);
+  } finally {
+    await client.end();
+  }
+  return {
+    name,
+    url: databaseUrl(admin, name),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: admin });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export function useTestDatabase(options: { fromTemplate?: boolean } = {}): TestDatabase {
+  let drop: (() => Promise<void>) | undefined;
+  let pool: pg.Pool | undefined;
+  const handle: TestDatabase = {
+    url: '',
+    name: '',
+    config: (env = {}) => loadConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', ...env, DATABASE_URL: handle.url }),
+    logger: createLogger({ role: 'test', config: loadConfig({ LOG_LEVEL: 'silent' }), destination: process.stderr }),
+    query: (text, values) => {
+      pool ??= new pg.Pool({ connectionString: handle.url, max: 2 });
+      return pool.query(text, values as unknown[]);
+    },
+  };
+  beforeAll(async () => {
+    const db = await createDatabase(options);
+    handle.url = db.url;
+    handle.name = db.name;
+    drop = db.drop;
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await drop?.();
+  });
+  return handle;
+}

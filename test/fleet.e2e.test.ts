@@ -1,0 +1,129 @@
+/**
+ * `npm start` end to end: the supervisor starts an embedded PostgreSQL in a temp dir, migrates,
+ * runs the API and a worker as separate processes, restarts a crashed child, stops cleanly on
+ * SIGINT, and reuses the data on the next start.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../scripts/lib/embedded-postgres.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+interface Fleet {
+  proc: ChildProcess;
+  output: () => string;
+  waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<void>;
+  exited: Promise<number | null>;
+}
+
+function startFleet(env: Record<string, string>): Fleet {
+  const proc = spawn(process.execPath, ['scripts/start.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: '', LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const waiters = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    out += chunk.toString();
+    for (const w of waiters) w();
+  };
+  proc.stdout?.on('data', onData);
+  proc.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return {
+    proc,
+    output: () => out,
+    exited,
+    waitFor: (pattern, timeoutMs = 30_000) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(out)) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out waiting for ${pattern}; output so far:\n${out.slice(-3000)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      }),
+  };
+}
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('npm start (the local fleet)', () => {
+  it('runs, restarts a crashed worker, stops cleanly on SIGINT and reuses the data', { timeout: 120_000 }, async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tf-fleet-'));
+    await chmod(dir, 0o755);
+    dirs.push(dir);
+    const env = {
+      EMBEDDED_PG_DIR: path.join(dir, 'pg'),
+      EMBEDDED_PG_PORT: String(await freePort()),
+      API_PORT: String(await freePort()),
+      API_HOST: '127.0.0.1',
+      WORKER_HOST: '127.0.0.1',
+      WORKER_PORT: String(await freePort()),
+      WORKER_REPLICAS: '1',
+    };
+
+    const first = startFleet(env);
+    try {
+      await first.waitFor(/taskfleet is running/, 60_000);
+      expect(first.output()).toMatch(/embedded PostgreSQL created and started/);
+      expect(first.output()).toMatch(/applied migration/);
+      expect(first.output()).toMatch(/^api +\| /m);
+      expect(first.output()).toMatch(/^worker-1 \| /m);
+      expect(first.output()).toMatch(/curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/v1\/queues\/noop\/tasks/);
+      const ready = await fetch(`http://127.0.0.1:${env.API_PORT}/readyz`);
+      expect(ready.status).toBe(200);
+
+      // A crashed worker is reported and restarted.
+      const pid = Number(/"role":"worker","pid":(\d+)/.exec(first.output())?.[1]);
+      expect(pid).toBeGreaterThan(0);
+      process.kill(pid, 'SIGKILL');
+      await first.waitFor(/worker-1 exited unexpectedly; restarting/);
+      await first.waitFor(new RegExp(`"role":"worker","pid":(?!${pid})\\d+.*worker running`), 30_000);
+    } finally {
+      first.proc.kill('SIGINT');
+    }
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toMatch(/fleet stopped/);
+
+    const second = startFleet(env);
+    try {
+      await second.waitFor(/taskfleet is running/, 60_000);
+      expect(second.output()).toMatch(/reusing data/);
+      expect(second.output()).not.toMatch(/applied migration/);
+    } finally {
+      second.proc.kill('SIGINT');
+    }
+    expect(await second.exited).toBe(0);
+  });
+
+  it('stops at once, naming the variable, when the configuration is bad', async () => {
+    for (const script of ['scripts/start.ts', 'apps/api/src/main.ts', 'apps/worker/src/main.ts']) {
+      const proc = spawn(process.execPath, [script], {
+        cwd: ROOT,
+        env: { ...process.env, WORKER_CONCURRENCY: 'abc', DATABASE_URL: 'postgres://127.0.0.1:1/x', LOG_FORMAT: 'json' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      proc.stdout?.on('data', (c) => (out += c));
+      proc.stderr?.on('data', (c) => (out += c));
+      const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+      expect(code, script).toBe(1);
+      expect(out, script).toMatch(/WORKER_CONCURRENCY="abc" is invalid: expected an integer from 1 to 10000/);
+    }
+  });
+});
