@@ -5,7 +5,7 @@ import { localDatabase } from './lib/database.ts';
 try {
   const config = loadConfig(process.env);
   const logger = createLogger({ role: 'migrate', config });
-  const db = await localDatabase(config, logger);
+  const db = await localDatabase(config, logger, { shareRunning: true });
   try {
     const result = await applyMigrations({ ...config, database: { ...config.database, url: db.url } }, logger);
     logger.info(

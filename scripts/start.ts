@@ -70,6 +70,9 @@ const specs: ChildSpec[] = [
     readyUrl: `http://127.0.0.1:${config.worker.port + i}/readyz`,
   })),
 ];
+// Local development on the embedded database runs without API keys unless asked otherwise; with
+// DATABASE_URL (a real deployment's database) authentication stays on unless API_AUTH says so.
+const authEnv: Record<string, string> = db.embedded && !process.env.API_AUTH ? { API_AUTH: 'disabled' } : {};
 const width = Math.max(...specs.map((s) => s.name.length));
 const children = new Map<string, Supervised>();
 
@@ -87,7 +90,7 @@ function launch(child: Supervised): void {
     // in order. The IPC channel makes a child drain and exit if the supervisor dies.
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: { ...process.env, DATABASE_URL: db.url, LOG_FORMAT: childLogFormat, ...spec.env },
+    env: { ...process.env, DATABASE_URL: db.url, LOG_FORMAT: childLogFormat, ...authEnv, ...spec.env },
   });
   child.process = proc;
   child.startedAt = Date.now();
@@ -177,6 +180,7 @@ if (!stopping) {
       .slice(1)
       .map((s) => `, ${s.readyUrl.replace('/readyz', '/metrics')}`)
       .join('')}`,
+    `  auth      ${authEnv.API_AUTH === 'disabled' ? 'disabled (embedded database, local development; set API_AUTH=required to test keys)' : config.api.auth}`,
     `  database  ${db.embedded ? `embedded PostgreSQL, data in ${config.embedded.dataDir} (${redactUrl(db.url)})` : redactUrl(db.url)}`,
     '  try it:',
     `    curl -s -X POST ${api}/v1/queues/noop/tasks -H 'content-type: application/json' -d '{"payload":{"echo":"hello"}}'`,

@@ -1,11 +1,25 @@
 /**
  * The API as an app factory: every dependency comes in, nothing is read from the environment here,
  * so tests call `createApp(deps).request(path, init)` without opening a port.
+ *
+ * Pipeline: request context (id, logs, metrics) → public routes (health, metrics, docs) →
+ * authentication → per-key rate limit → task and queue routes (admission control, validation,
+ * group commit) → one problem+json error handler.
  */
 import { type Config, healthRoutes, type Logger, metricsRoute } from '@taskfleet/core';
 import { Hono } from 'hono';
 import type { PgBoss } from 'pg-boss';
 import type { Registry } from 'prom-client';
+import { GroupCommitter } from './enqueue/group-commit.ts';
+import { type ApiMetrics, createApiMetrics } from './metrics.ts';
+import { authenticate } from './middleware/auth.ts';
+import { rateLimit } from './middleware/rate-limit.ts';
+import { requestContext } from './middleware/request-context.ts';
+import { errorHandler, problemResponse } from './problem.ts';
+import { DepthShedder, QueueStats } from './queue-stats.ts';
+import { docsRoutes } from './routes/docs.ts';
+import { queueRoutes } from './routes/queues.ts';
+import { taskRoutes } from './routes/tasks.ts';
 
 export interface ApiDeps {
   config: Config;
@@ -16,10 +30,62 @@ export interface ApiDeps {
   isDraining: () => boolean;
 }
 
-export function createApp(deps: ApiDeps): Hono {
+export interface Api {
+  app: Hono;
+  /** Flushes pending group commits and refuses new ones (graceful shutdown). */
+  close(): Promise<void>;
+  committer: GroupCommitter;
+  metrics: ApiMetrics;
+  shedder: DepthShedder;
+}
+
+export function createApi(deps: ApiDeps): Api {
+  const { config, boss, logger } = deps;
+  const db = boss.getDb();
+  const executeSql = (text: string, values?: unknown[]) => db.executeSql(text, values);
+  let committer: GroupCommitter | undefined;
+  const metrics = createApiMetrics(deps.metrics, () => committer?.waiting ?? 0);
+  committer = new GroupCommitter({
+    insert: async (queue, rows) => (await boss.insert(queue, rows, { returnId: true })) ?? [],
+    maxRows: config.api.groupCommit.maxRows,
+    windowMs: config.api.groupCommit.windowMs,
+    concurrency: config.api.groupCommit.concurrency,
+    queueLimit: config.api.requestQueueSize,
+    timeoutMs: config.api.requestTimeoutMs,
+    onStatement: ({ rows, ok, seconds }) => {
+      metrics.groupCommitRows.observe(rows);
+      metrics.groupCommitSeconds.observe({ outcome: ok ? 'ok' : 'error' }, seconds);
+    },
+  });
+  const shedder = new DepthShedder(executeSql, config.api.shedReadyDepth, logger);
+  const stats = new QueueStats(executeSql);
+
   const app = new Hono();
-  const db = deps.boss.getDb();
-  app.route('/', healthRoutes({ pingDatabase: async () => void (await db.executeSql('SELECT 1')), isDraining: deps.isDraining }));
+  app.use('*', requestContext(logger, metrics));
+  app.route('/', healthRoutes({ pingDatabase: async () => void (await executeSql('SELECT 1')), isDraining: deps.isDraining }));
   app.route('/', metricsRoute(deps.metrics));
-  return app;
+  app.route('/', docsRoutes(config.api.publicUrl));
+  app.use('/v1/*', authenticate(config, executeSql));
+  app.use(
+    '/v1/*',
+    rateLimit(config, () => metrics.shed.inc({ reason: 'rate_limit' })),
+  );
+  app.route('/', taskRoutes({ config, boss, executeSql, committer, shedder, metrics, logger, isDraining: deps.isDraining }));
+  app.route('/', queueRoutes(stats));
+  app.notFound((c) =>
+    problemResponse(c, {
+      type: 'https://taskfleet.dev/problems/not-found',
+      title: 'Not found',
+      status: 404,
+      detail: `No route ${c.req.method} ${new URL(c.req.url).pathname}.`,
+    }),
+  );
+  app.onError(errorHandler(logger));
+  const closer = committer;
+  return { app, committer: closer, metrics, shedder, close: () => closer.close() };
+}
+
+/** The Hono app alone (route tests). */
+export function createApp(deps: ApiDeps): Hono {
+  return createApi(deps).app;
 }

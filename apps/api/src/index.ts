@@ -1,1 +1,1 @@
-export { type ApiDeps, createApp } from './app.ts';
+export { type Api, type ApiDeps, createApi, createApp } from './app.ts';

@@ -10,24 +10,36 @@ import {
   startBoss,
   startServer,
 } from '@taskfleet/core';
-import { createApp } from './app.ts';
+import { createApi } from './app.ts';
 
 let logger: Logger | undefined;
 try {
   const config = loadConfig(process.env);
   logger = createLogger({ role: 'api', config });
   const log = logger;
+  if (config.api.auth === 'disabled')
+    logger.warn('API_AUTH=disabled: every request is treated as an anonymous admin (local development only)');
   const boss = await startBoss(
     createBoss({ config, role: 'api', logger, max: config.api.poolSize, supervise: false, listen: false }),
     logger,
   );
   let draining = false;
-  const app = createApp({ config, boss, logger, metrics: createMetricsRegistry('api'), isDraining: () => draining });
-  const server = await startServer(app, { host: config.api.host, port: config.api.port, name: 'api' });
-  logger.info({ url: server.url }, 'api listening');
+  const api = createApi({ config, boss, logger, metrics: createMetricsRegistry('api'), isDraining: () => draining });
+  const server = await startServer(api.app, {
+    host: config.api.host,
+    port: config.api.port,
+    name: 'api',
+    requestTimeoutMs: config.api.requestTimeoutMs + 5_000,
+    headersTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 65_000,
+  });
+  logger.info({ url: server.url, auth: config.api.auth }, 'api listening');
   handleShutdownSignals(logger, async () => {
+    // Order: stop being ready (balancers stop sending), let in-flight requests finish (their
+    // group commits flush), flush anything left, then close the pool.
     draining = true;
-    await server.close(10_000);
+    await server.close(config.api.requestTimeoutMs);
+    await api.close();
     await boss.stop({ graceful: true, close: true, timeout: 5_000 });
     log.info('api stopped');
   });

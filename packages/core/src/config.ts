@@ -35,16 +35,6 @@ function enumVar<const T extends readonly [string, ...string[]]>(values: T, def:
   return { schema: z.enum(values), optional: false, form: `one of ${values.join(' | ')}`, default: def, doc };
 }
 
-export function boolVar(def: boolean, doc: string): VarSpec<boolean, false> {
-  return {
-    optional: false,
-    schema: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
-    form: 'true | false',
-    default: String(def),
-    doc,
-  };
-}
-
 function stringVar(def: string, form: string, doc: string): VarSpec<string, false> {
   return { schema: z.string().min(1), optional: false, form, default: def, doc };
 }
@@ -92,7 +82,61 @@ export const ENV_VARS = {
   DATABASE_STATEMENT_TIMEOUT_MS: intVar(30_000, 100, 3_600_000, 'Server-side `statement_timeout` for every pooled connection.'),
   API_HOST: stringVar('0.0.0.0', 'a host name or IP address', 'Interface the API listens on.'),
   API_PORT: intVar(8080, 1, 65535, 'Port the API listens on.'),
-  API_DB_POOL_SIZE: intVar(10, 1, 500, 'Maximum PostgreSQL connections per API replica.'),
+  API_DB_POOL_SIZE: intVar(10, 2, 500, 'Maximum PostgreSQL connections per API replica (must exceed API_GROUP_COMMIT_CONCURRENCY).'),
+  API_AUTH: enumVar(
+    ['required', 'disabled'] as const,
+    'required',
+    'API-key authentication. `disabled` is for local development only: `npm start` sets it when it runs the embedded database, and it is refused when NODE_ENV=production.',
+  ),
+  API_KEY_CACHE_SECONDS: intVar(
+    10,
+    0,
+    3600,
+    'How long a verified API key is cached per replica; a revoked key stops working within this time.',
+  ),
+  API_BODY_LIMIT_BYTES: intVar(1_048_576, 1024, 64 * 1_048_576, 'Largest request body for single-task requests (larger: 413).'),
+  API_BATCH_BODY_LIMIT_BYTES: intVar(16 * 1_048_576, 1024, 256 * 1_048_576, 'Largest request body for batch requests (larger: 413).'),
+  API_BATCH_MAX_TASKS: intVar(1000, 1, 10_000, 'Most tasks in one batch request.'),
+  API_MAX_CONCURRENT_REQUESTS: intVar(
+    2000,
+    1,
+    100_000,
+    'Enqueue requests one replica handles at once; beyond it new ones get 503 + Retry-After at once (MAX_CONCURRENT_REQUESTS).',
+  ),
+  API_REQUEST_QUEUE_SIZE: intVar(
+    20_000,
+    1,
+    1_000_000,
+    'Tasks waiting for the next group commit; beyond it new ones get 503 + Retry-After at once (REQUEST_QUEUE_SIZE).',
+  ),
+  API_REQUEST_TIMEOUT_MS: intVar(
+    10_000,
+    100,
+    600_000,
+    'A task still waiting for its group commit after this long is dropped from the buffer (never written) and answered 503 (REQUEST_TIMEOUT). Also the HTTP server request timeout.',
+  ),
+  API_GROUP_COMMIT_MAX_ROWS: intVar(1000, 1, 10_000, 'Most rows in one group-commit insert.'),
+  API_GROUP_COMMIT_WINDOW_MS: intVar(
+    0,
+    0,
+    100,
+    'Extra time a group commit waits to collect rows (0: only what arrived while the previous commit ran).',
+  ),
+  API_GROUP_COMMIT_CONCURRENCY: intVar(4, 1, 64, 'Group-commit inserts in flight at once per replica.'),
+  API_RATE_LIMIT_PER_SECOND: intVar(
+    1000,
+    0,
+    1_000_000,
+    'Requests per second per API key per replica (token bucket; 0 = unlimited). A key row can override it.',
+  ),
+  API_RATE_LIMIT_BURST: intVar(2000, 1, 10_000_000, 'Token-bucket size: requests a key may send at once above its rate.'),
+  API_SHED_READY_DEPTH: intVar(
+    0,
+    0,
+    1_000_000_000,
+    'Per-queue high-water mark: when a queue has more ready tasks than this, new tasks for it get 503 + Retry-After (0 = off).',
+  ),
+  API_PUBLIC_URL: optionalVar(z.url(), 'an http(s) URL', 'Base URL put in status links. Unset: taken from the request.'),
   WORKER_HOST: stringVar('0.0.0.0', 'a host name or IP address', 'Interface the worker health/metrics server listens on.'),
   WORKER_PORT: intVar(9464, 1, 65535, 'Port of the worker health/metrics server (`npm start` gives replica i the port WORKER_PORT+i).'),
   WORKER_ID: optionalVar(
@@ -122,7 +166,23 @@ export interface Config {
   env: 'development' | 'production' | 'test';
   log: { level: Parsed['LOG_LEVEL']; format: Parsed['LOG_FORMAT'] };
   database: { url: string | undefined; connectTimeoutMs: number; statementTimeoutMs: number };
-  api: { host: string; port: number; poolSize: number };
+  api: {
+    host: string;
+    port: number;
+    poolSize: number;
+    auth: 'required' | 'disabled';
+    keyCacheSeconds: number;
+    bodyLimitBytes: number;
+    batchBodyLimitBytes: number;
+    batchMaxTasks: number;
+    maxConcurrentRequests: number;
+    requestQueueSize: number;
+    requestTimeoutMs: number;
+    groupCommit: { maxRows: number; windowMs: number; concurrency: number };
+    rateLimit: { perSecond: number; burst: number };
+    shedReadyDepth: number;
+    publicUrl: string | undefined;
+  };
   worker: {
     /** Replica name; `undefined` = derive from host name and pid. */
     id: string | undefined;
@@ -169,8 +229,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push(`${name}=${shown} is invalid: expected ${spec.form}`);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
   const v = values as Parsed;
+  if (problems.length === 0) {
+    if (v.API_AUTH === 'disabled' && v.NODE_ENV === 'production') {
+      problems.push(
+        'API_AUTH="disabled" is refused with NODE_ENV=production: expected required (create keys with `npm run apikey -- create`)',
+      );
+    }
+    if (v.API_DB_POOL_SIZE <= v.API_GROUP_COMMIT_CONCURRENCY) {
+      problems.push(
+        `API_DB_POOL_SIZE=${v.API_DB_POOL_SIZE} is too small: expected more than API_GROUP_COMMIT_CONCURRENCY=${v.API_GROUP_COMMIT_CONCURRENCY} (group commits plus reads)`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     env: v.NODE_ENV,
     log: { level: v.LOG_LEVEL, format: v.LOG_FORMAT },
@@ -179,7 +251,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       connectTimeoutMs: v.DATABASE_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: v.DATABASE_STATEMENT_TIMEOUT_MS,
     },
-    api: { host: v.API_HOST, port: v.API_PORT, poolSize: v.API_DB_POOL_SIZE },
+    api: {
+      host: v.API_HOST,
+      port: v.API_PORT,
+      poolSize: v.API_DB_POOL_SIZE,
+      auth: v.API_AUTH,
+      keyCacheSeconds: v.API_KEY_CACHE_SECONDS,
+      bodyLimitBytes: v.API_BODY_LIMIT_BYTES,
+      batchBodyLimitBytes: v.API_BATCH_BODY_LIMIT_BYTES,
+      batchMaxTasks: v.API_BATCH_MAX_TASKS,
+      maxConcurrentRequests: v.API_MAX_CONCURRENT_REQUESTS,
+      requestQueueSize: v.API_REQUEST_QUEUE_SIZE,
+      requestTimeoutMs: v.API_REQUEST_TIMEOUT_MS,
+      groupCommit: {
+        maxRows: v.API_GROUP_COMMIT_MAX_ROWS,
+        windowMs: v.API_GROUP_COMMIT_WINDOW_MS,
+        concurrency: v.API_GROUP_COMMIT_CONCURRENCY,
+      },
+      rateLimit: { perSecond: v.API_RATE_LIMIT_PER_SECOND, burst: v.API_RATE_LIMIT_BURST },
+      shedReadyDepth: v.API_SHED_READY_DEPTH,
+      publicUrl: v.API_PUBLIC_URL,
+    },
     worker: {
       id: v.WORKER_ID,
       host: v.WORKER_HOST,

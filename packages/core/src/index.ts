@@ -15,3 +15,5 @@ export * from './http/health.ts';
 export * from './http/metrics.ts';
 export * from './http/serve.ts';
 export * from './lifecycle.ts';
+export * from './api-keys.ts';
+export * from './tasks/envelope.ts';

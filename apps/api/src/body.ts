@@ -1,0 +1,111 @@
+/**
+ * Reading a JSON body defensively: content type, size (413 before and while reading), UTF-8,
+ * JSON syntax, and the values PostgreSQL's jsonb would reject later (NUL characters, lone
+ * surrogates) or that would blow the stack (absurd nesting) — each a clear 4xx naming the field,
+ * so nothing can fail half-way into the database.
+ */
+import type { Context } from 'hono';
+import { type FieldError, problems } from './problem.ts';
+
+/** Deepest nesting accepted in a body. */
+export const MAX_JSON_DEPTH = 64;
+
+function isJsonContentType(value: string | undefined): boolean {
+  if (!value) return false;
+  const [type, ...params] = value
+    .toLowerCase()
+    .split(';')
+    .map((s) => s.trim());
+  if (!type || !(type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type))) return false;
+  const charset = params.find((p) => p.startsWith('charset='));
+  return !charset || charset === 'charset=utf-8' || charset === 'charset="utf-8"';
+}
+
+async function readLimited(c: Context, limit: number): Promise<Uint8Array> {
+  const declared = c.req.header('content-length');
+  if (declared !== undefined && Number(declared) > limit) throw problems.tooLarge(limit);
+  const body = c.req.raw.body;
+  if (!body) return new Uint8Array();
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw problems.tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return all;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+export async function readJsonBody(c: Context, limit: number): Promise<unknown> {
+  if (!isJsonContentType(c.req.header('content-type'))) throw problems.unsupportedMediaType(c.req.header('content-type'));
+  const bytes = await readLimited(c, limit);
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    throw problems.badRequest('The request body is not valid UTF-8.');
+  }
+  if (text.trim() === '') throw problems.badRequest('The request body is empty; expected a JSON object.');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw problems.badRequest(`The request body is not valid JSON: ${(err as Error).message}`);
+  }
+  const error = findUnstorableValue(value);
+  if (error) throw problems.validation([error], 'The request body contains a value that cannot be stored.');
+  return value;
+}
+
+function pathOf(parts: (string | number)[]): string {
+  let out = '';
+  for (const p of parts) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(p)) out += out ? `.${p}` : p;
+    else out += `[${JSON.stringify(p)}]`;
+  }
+  return out || '(body)';
+}
+
+function badString(s: string): string | undefined {
+  if (s.includes('\u0000')) return 'must not contain NUL (\\u0000) characters';
+  if (!s.isWellFormed()) return 'must not contain unpaired UTF-16 surrogates';
+  return undefined;
+}
+
+/** The first value jsonb cannot store, or nesting deeper than MAX_JSON_DEPTH (iterative: no recursion). */
+export function findUnstorableValue(root: unknown): FieldError | undefined {
+  const stack: { value: unknown; path: (string | number)[] }[] = [{ value: root, path: [] }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop() as { value: unknown; path: (string | number)[] };
+    if (path.length > MAX_JSON_DEPTH) return { field: pathOf(path.slice(0, 8)), message: `nests deeper than ${MAX_JSON_DEPTH} levels` };
+    if (typeof value === 'string') {
+      const problem = badString(value);
+      if (problem) return { field: pathOf(path), message: problem };
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: [...path, i] });
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        const problem = badString(key);
+        if (problem) return { field: pathOf(path), message: `has a key that ${problem.replace('must', 'must')}` };
+        stack.push({ value: child, path: [...path, key] });
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,64 @@
+/**
+ * The enqueue request contract. The payload itself is validated against the task type's own schema
+ * from packages/core, so field errors read `payload.url`, `tasks[3].payload.url`, `tasks[3].priority`.
+ */
+import { PRIORITY_NAMES, type TaskDefinition } from '@taskfleet/core';
+import { z } from 'zod';
+import type { FieldError } from '../problem.ts';
+
+const MAX_DELAY_SECONDS = 365 * 24 * 3600;
+export const IDEMPOTENCY_KEY = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'must be 1–255 printable ASCII characters without spaces');
+
+export const taskOptionsSchema = z.strictObject({
+  priority: z.enum(PRIORITY_NAMES as [string, ...string[]]).optional(),
+  runAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2030-01-01T12:00:00Z' }).optional(),
+  delaySeconds: z.number().int().min(0).max(MAX_DELAY_SECONDS).optional(),
+  maxAttempts: z.number().int().min(1).max(100).optional(),
+  timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+  idempotencyKey: IDEMPOTENCY_KEY.optional(),
+});
+
+export const enqueueRequestSchema = taskOptionsSchema.extend({ payload: z.unknown() });
+export type EnqueueRequest = z.infer<typeof enqueueRequestSchema>;
+
+export const batchRequestSchema = z.strictObject({ tasks: z.array(z.unknown()).min(1) });
+
+export function zodFieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
+  return error.issues.map((issue) => {
+    let field = prefix;
+    for (const p of issue.path) {
+      if (typeof p === 'number') field += `[${p}]`;
+      else field += field ? `.${String(p)}` : String(p);
+    }
+    if (issue.code === 'unrecognized_keys') {
+      return { field: field || '(body)', message: `unknown field(s): ${issue.keys.join(', ')}` };
+    }
+    return { field: field || '(body)', message: issue.message };
+  });
+}
+
+export type ValidatedTask =
+  | { ok: true; request: EnqueueRequest & { payload: unknown }; payload: unknown }
+  | { ok: false; errors: FieldError[] };
+
+/** Validate one task request: options, then the payload against its task type. */
+export function validateTask(input: unknown, def: TaskDefinition, prefix = ''): ValidatedTask {
+  const parsed = enqueueRequestSchema.safeParse(input);
+  const errors: FieldError[] = parsed.success ? [] : zodFieldErrors(parsed.error, prefix);
+  if (parsed.success && parsed.data.runAt !== undefined && parsed.data.delaySeconds !== undefined) {
+    errors.push({ field: `${prefix ? `${prefix}.` : ''}delaySeconds`, message: 'give runAt or delaySeconds, not both' });
+  }
+  const payloadInput = input && typeof input === 'object' && 'payload' in input ? (input as { payload: unknown }).payload : undefined;
+  if (payloadInput === undefined) {
+    if (!errors.some((e) => e.field.endsWith('payload')))
+      errors.push({ field: `${prefix ? `${prefix}.` : ''}payload`, message: 'is required' });
+  }
+  const payload = def.schema.safeParse(payloadInput ?? {});
+  if (!payload.success && payloadInput !== undefined) errors.push(...zodFieldErrors(payload.error, `${prefix ? `${prefix}.` : ''}payload`));
+  if (errors.length > 0 || !parsed.success || !payload.success) return { ok: false, errors };
+  return { ok: true, request: parsed.data as EnqueueRequest & { payload: unknown }, payload: payload.data };
+}

@@ -1,0 +1,75 @@
+/**
+ * Bearer API keys, verified against taskfleet.api_keys (hash compared in constant time) and cached
+ * per replica for API_KEY_CACHE_SECONDS, so a hot key costs no database round trip. With
+ * API_AUTH=disabled every request acts as an anonymous admin (local development only; refused in
+ * production by the config).
+ */
+import { createHash } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import { type ApiKeyScope, type Config, touchApiKey, verifyApiKey } from '@taskfleet/core';
+import type { Principal } from '../enqueue/build.ts';
+import { problems } from '../problem.ts';
+
+type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
+
+export const ANONYMOUS: Principal = { id: null, name: 'anonymous', scopes: ['admin'], rateLimitPerSecond: null };
+const TOUCH_INTERVAL_MS = 60_000;
+
+export function authenticate(config: Config, executeSql: ExecuteSql): MiddlewareHandler {
+  const cache = new Map<string, { principal: Principal; expires: number }>();
+  const touched = new Map<string, number>();
+  const ttl = config.api.keyCacheSeconds * 1000;
+  return async (c, next) => {
+    if (config.api.auth === 'disabled') {
+      c.set('principal' as never, ANONYMOUS as never);
+      return next();
+    }
+    const header = c.req.header('authorization');
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) throw problems.unauthorized('Send an API key as `Authorization: Bearer <key>`.');
+    const presented = match[1] as string;
+    const cacheKey = createHash('sha256').update(presented).digest('base64url');
+    const now = Date.now();
+    const cached = cache.get(cacheKey);
+    let principal = cached && cached.expires > now ? cached.principal : undefined;
+    if (!principal) {
+      const row = await verifyApiKey(executeSql, presented);
+      if (!row) throw problems.unauthorized('The API key is invalid or has been revoked.');
+      principal = { id: row.id, name: row.name, scopes: row.scopes, rateLimitPerSecond: row.rateLimitPerSecond };
+      if (ttl > 0) {
+        if (cache.size > 10_000) cache.clear();
+        cache.set(cacheKey, { principal, expires: now + ttl });
+      }
+    }
+    const id = principal.id as string;
+    if ((touched.get(id) ?? 0) + TOUCH_INTERVAL_MS < now) {
+      touched.set(id, now);
+      void touchApiKey(executeSql, id).catch(() => undefined);
+    }
+    c.set('principal' as never, principal as never);
+    return next();
+  };
+}
+
+export function principalOf(c: Context): Principal {
+  return c.get('principal' as never) as Principal;
+}
+
+export function hasScope(principal: Principal, ...scopes: ApiKeyScope[]): boolean {
+  return principal.scopes.includes('admin') || scopes.some((s) => principal.scopes.includes(s));
+}
+
+export function requireScope(c: Context, ...scopes: ApiKeyScope[]): Principal {
+  const principal = principalOf(c);
+  if (!hasScope(principal, ...scopes)) throw problems.forbidden(`This API key needs the ${scopes.join(' or ')} scope.`);
+  return principal;
+}
+
+/** May this principal see a task submitted by `submitter`? (Others' tasks are simply not found.) */
+export function canSee(principal: Principal, submitter: string | null | undefined): boolean {
+  return hasScope(principal, 'read') || (submitter ?? null) === principal.id;
+}
+
+export function canModify(principal: Principal, submitter: string | null | undefined): boolean {
+  return principal.scopes.includes('admin') || (principal.scopes.includes('submit') && (submitter ?? null) === principal.id);
+}

@@ -1,0 +1,72 @@
+/** Task reads and listing on pg-boss's job table. */
+import type { TaskEnvelope } from '@taskfleet/core';
+
+type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
+
+export interface TaskRow {
+  id: string;
+  name: string;
+  state: 'created' | 'retry' | 'active' | 'completed' | 'cancelled' | 'failed';
+  priority: number;
+  data: TaskEnvelope | null;
+  retryCount: number;
+  retryLimit: number;
+  startAfter: Date;
+  createdOn: Date;
+  startedOn: Date | null;
+  completedOn: Date | null;
+  output: unknown;
+  deadLetter: string | null;
+  sourceName: string | null;
+  sourceId: string | null;
+}
+
+const COLUMNS = `id, name, state, priority, data, retry_count AS "retryCount", retry_limit AS "retryLimit",
+  start_after AS "startAfter", created_on AS "createdOn", started_on AS "startedOn", completed_on AS "completedOn",
+  output, dead_letter AS "deadLetter", source_name AS "sourceName", source_id AS "sourceId"`;
+
+export async function getTask(executeSql: ExecuteSql, queue: string, id: string): Promise<TaskRow | undefined> {
+  const { rows } = await executeSql(`SELECT ${COLUMNS} FROM pgboss.job WHERE name = $1 AND id = $2`, [queue, id]);
+  return rows[0] as TaskRow | undefined;
+}
+
+export async function getTasks(executeSql: ExecuteSql, queue: string, ids: string[]): Promise<Map<string, TaskRow>> {
+  const { rows } = await executeSql(`SELECT ${COLUMNS} FROM pgboss.job WHERE name = $1 AND id = ANY($2::uuid[])`, [queue, ids]);
+  return new Map((rows as TaskRow[]).map((r) => [r.id, r]));
+}
+
+export interface ListFilter {
+  queue: string;
+  /** pg-boss states to include. */
+  states: readonly string[];
+  /** Only tasks submitted by this key (null = tasks with no submitter). `undefined` = everyone's. */
+  submitter?: string | null;
+  /** Only ready (true) or only scheduled (false) tasks among `created`. */
+  ready?: boolean;
+  /** Keyset cursor: rows strictly older than this (created_on, id). */
+  before?: { createdOn: string; id: string };
+  limit: number;
+}
+
+/** Newest first, keyset-paginated on (created_on, id). */
+export async function listTasks(executeSql: ExecuteSql, f: ListFilter): Promise<TaskRow[]> {
+  const where = ['name = $1', 'state::text = ANY($2::text[])'];
+  const values: unknown[] = [f.queue, f.states];
+  if (f.submitter !== undefined) {
+    values.push(f.submitter);
+    where.push(f.submitter === null ? `data->'meta'->>'submitter' IS NULL` : `data->'meta'->>'submitter' = $${values.length}`);
+    if (f.submitter === null) values.pop();
+  }
+  if (f.ready === true) where.push('start_after <= now()');
+  if (f.ready === false) where.push('start_after > now()');
+  if (f.before) {
+    values.push(f.before.createdOn, f.before.id);
+    where.push(`(created_on, id) < ($${values.length - 1}::timestamptz, $${values.length}::uuid)`);
+  }
+  values.push(f.limit);
+  const { rows } = await executeSql(
+    `SELECT ${COLUMNS} FROM pgboss.job WHERE ${where.join(' AND ')} ORDER BY created_on DESC, id DESC LIMIT $${values.length}`,
+    values,
+  );
+  return rows as TaskRow[];
+}

@@ -1,0 +1,66 @@
+/**
+ * What a stored task looks like: pg-boss keeps `data` as JSON; taskfleet stores the submitter's
+ * payload beside its own metadata so the worker and the status endpoints can use both.
+ */
+export interface TaskMeta {
+  /** API key id that submitted the task (`null` when auth is disabled). */
+  submitter: string | null;
+  /** `X-Request-Id` of the submitting request. */
+  requestId?: string;
+  /** W3C trace context of the submitting request, so the worker can log under the same trace. */
+  traceparent?: string;
+  idempotencyKey?: string;
+  /** Hash of the submitted request, to tell an idempotent repeat from a conflicting reuse of a key. */
+  requestHash?: string;
+  /** Per-task override of the type's attempt deadline. */
+  timeoutSeconds?: number;
+}
+
+export interface TaskEnvelope<P = unknown> {
+  payload: P;
+  meta: TaskMeta;
+}
+
+export function isTaskEnvelope(data: unknown): data is TaskEnvelope {
+  return typeof data === 'object' && data !== null && 'payload' in data && 'meta' in data;
+}
+
+/**
+ * The public lifecycle of a task, derived from pg-boss's job state:
+ * `scheduled` (waiting for runAt), `queued` (ready), `running`, `retrying` (waiting for a retry),
+ * `completed`, `failed` (no retries left, no dead-letter queue), `dead_lettered` (failed and copied
+ * to the dead-letter queue), `cancelled`.
+ */
+export const TASK_STATES = ['scheduled', 'queued', 'running', 'retrying', 'completed', 'failed', 'dead_lettered', 'cancelled'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+/** pg-boss job states each public state covers (for listings by state). */
+export const PGBOSS_STATES_FOR: Record<TaskState, readonly string[]> = {
+  scheduled: ['created'],
+  queued: ['created'],
+  running: ['active'],
+  retrying: ['retry'],
+  completed: ['completed'],
+  failed: ['failed'],
+  dead_lettered: ['failed'],
+  cancelled: ['cancelled'],
+};
+
+export function taskState(job: { state: string; startAfter: Date; deadLetter?: string | null }, now = new Date()): TaskState {
+  switch (job.state) {
+    case 'created':
+      return job.startAfter.getTime() > now.getTime() ? 'scheduled' : 'queued';
+    case 'retry':
+      return 'retrying';
+    case 'active':
+      return 'running';
+    case 'completed':
+      return 'completed';
+    case 'cancelled':
+      return 'cancelled';
+    case 'failed':
+      return job.deadLetter ? 'dead_lettered' : 'failed';
+    default:
+      return 'failed';
+  }
+}
