@@ -9,7 +9,16 @@
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { API_KEY_SCOPES, type ApiKeyScope, ConfigError, createApiKey, createLogger, listApiKeys, loadConfig, revokeApiKey } from '@taskfleet/core';
+import {
+  API_KEY_SCOPES,
+  type ApiKeyScope,
+  ConfigError,
+  createApiKey,
+  createLogger,
+  listApiKeys,
+  loadConfig,
+  revokeApiKey,
+} from '@taskfleet/core';
 import { localDatabase } from './lib/database.ts';
 
 const USAGE = `usage: npm run apikey -- create --name NAME [--scopes submit,read,admin] [--rate-limit N]
@@ -23,7 +32,12 @@ function fail(message: string): never {
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { name: { type: 'string' }, scopes: { type: 'string', default: 'submit' }, 'rate-limit': { type: 'string' }, json: { type: 'boolean', default: false } },
+  options: {
+    name: { type: 'string' },
+    scopes: { type: 'string', default: 'submit' },
+    'rate-limit': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
 });
 const command = positionals[0];
 if (!command || !['create', 'list', 'revoke'].includes(command)) fail(USAGE);
@@ -46,11 +60,13 @@ try {
     const bad = scopes.filter((s) => !(API_KEY_SCOPES as readonly string[]).includes(s));
     if (bad.length) fail(`unknown scope(s) ${bad.join(', ')}: expected ${API_KEY_SCOPES.join(', ')}`);
     const rate = values['rate-limit'] === undefined ? null : Number(values['rate-limit']);
-    if (rate !== null && (!Number.isInteger(rate) || rate < 1)) fail('--rate-limit must be a positive integer (requests per second per replica)');
+    if (rate !== null && (!Number.isInteger(rate) || rate < 1))
+      fail('--rate-limit must be a positive integer (requests per second per replica)');
     try {
       const { key, row } = await createApiKey(sql, { name: values.name, scopes: scopes as ApiKeyScope[], rateLimitPerSecond: rate });
       if (values.json) console.log(JSON.stringify({ key, ...row }));
-      else console.log(`created API key "${row.name}" (scopes: ${row.scopes.join(', ')})\n\n  ${key}\n\nStore it now: it is not shown again.`);
+      else
+        console.log(`created API key "${row.name}" (scopes: ${row.scopes.join(', ')})\n\n  ${key}\n\nStore it now: it is not shown again.`);
     } catch (err) {
       const e = err as { code?: string; constraint?: string };
       if (e.code === '23505') fail(`an API key named "${values.name}" already exists`);
@@ -62,7 +78,14 @@ try {
     if (values.json) console.log(JSON.stringify(rows));
     else
       console.table(
-        rows.map((r) => ({ name: r.name, prefix: `tf_${r.prefix}_…`, scopes: r.scopes.join(','), rateLimit: r.rateLimitPerSecond ?? 'default', revoked: r.revokedAt ? r.revokedAt.toISOString() : '', lastUsed: r.lastUsedAt?.toISOString() ?? '' })),
+        rows.map((r) => ({
+          name: r.name,
+          prefix: `tf_${r.prefix}_…`,
+          scopes: r.scopes.join(','),
+          rateLimit: r.rateLimitPerSecond ?? 'default',
+          revoked: r.revokedAt ? r.revokedAt.toISOString() : '',
+          lastUsed: r.lastUsedAt?.toISOString() ?? '',
+        })),
       );
   } else {
     if (!values.name) fail(`--name is required\n${USAGE}`);

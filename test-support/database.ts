@@ -23,6 +23,8 @@ export interface TestDatabase {
   /** Config for this database (quiet logs); `env` overrides other variables. */
   config(env?: Record<string, string>): Config;
   logger: Logger;
+  /** Run SQL on the server's admin database (for statements about this database itself). */
+  adminQuery(text: string): Promise<void>;
   /** Run SQL as a superuser-ish admin on this database. */
   query<T extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<T>>;
 }
@@ -60,6 +62,15 @@ export function useTestDatabase(options: { fromTemplate?: boolean } = {}): TestD
     name: '',
     config: (env = {}) => loadConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', ...env, DATABASE_URL: handle.url }),
     logger: createLogger({ role: 'test', config: loadConfig({ LOG_LEVEL: 'silent' }), destination: process.stderr }),
+    adminQuery: async (text) => {
+      const client = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
+      await client.connect();
+      try {
+        await client.query(text);
+      } finally {
+        await client.end();
+      }
+    },
     query: (text, values) => {
       pool ??= new pg.Pool({ connectionString: handle.url, max: 2 });
       return pool.query(text, values as unknown[]);

@@ -99,9 +99,10 @@ export function problemResponse(c: Context, problem: Problem, headers: Record<st
 
 /** PostgreSQL/pg errors that mean "the database is not reachable right now" (retryable). */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | undefined;
+  const e = err as { code?: string; message?: string; severity?: string } | undefined;
   const code = e?.code ?? '';
   if (/^(08|57P|53)/.test(code)) return true; // connection exception, admin shutdown, insufficient resources
+  if (e?.severity === 'FATAL') return true; // the server refused the session (e.g. not accepting connections)
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) return true;
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|Database not opened|pool is ending|Cannot use a pool after calling end/i.test(
     e?.message ?? '',

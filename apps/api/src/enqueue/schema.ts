@@ -22,7 +22,7 @@ export const taskOptionsSchema = z.strictObject({
   idempotencyKey: IDEMPOTENCY_KEY.optional(),
 });
 
-export const enqueueRequestSchema = taskOptionsSchema.extend({ payload: z.unknown() });
+export const enqueueRequestSchema = taskOptionsSchema.extend({ payload: z.unknown().optional() });
 export type EnqueueRequest = z.infer<typeof enqueueRequestSchema>;
 
 export const batchRequestSchema = z.strictObject({ tasks: z.array(z.unknown()).min(1) });
