@@ -20,6 +20,7 @@ import { DepthShedder, QueueStats } from './queue-stats.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { queueRoutes } from './routes/queues.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { insertTasks } from './sql/insert-tasks.ts';
 
 export interface ApiDeps {
   config: Config;
@@ -46,7 +47,7 @@ export function createApi(deps: ApiDeps): Api {
   let committer: GroupCommitter | undefined;
   const metrics = createApiMetrics(deps.metrics, () => committer?.waiting ?? 0);
   committer = new GroupCommitter({
-    insert: async (queue, rows) => (await boss.insert(queue, rows, { returnId: true })) ?? [],
+    insert: (queue, rows) => insertTasks(executeSql as never, queue, rows),
     maxRows: config.api.groupCommit.maxRows,
     windowMs: config.api.groupCommit.windowMs,
     concurrency: config.api.groupCommit.concurrency,

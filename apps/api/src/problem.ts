@@ -112,7 +112,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 /** `app.onError`: every thrown thing becomes a problem+json response. */
 export function errorHandler(logger: Logger) {
   return (err: Error, c: Context): Response => {
-    const log = (c.get('log' as never) as Logger | undefined) ?? logger;
+    const log = (c.get('log' as never) as (() => Logger) | undefined)?.() ?? logger;
     if (err instanceof ApiError) return problemResponse(c, err.toProblem(), err.headers);
     if (err instanceof HTTPException) {
       return problemResponse(c, { type: `${TYPE_BASE}http-${err.status}`, title: err.message || 'HTTP error', status: err.status });

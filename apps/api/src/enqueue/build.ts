@@ -14,7 +14,8 @@ import {
   type TaskMeta,
 } from '@taskfleet/core';
 import type { JobInsert } from 'pg-boss';
-import { v5 as uuidv5, v7 as uuidv7 } from 'uuid';
+import { v5 as uuidv5 } from 'uuid';
+import { uuidv7 } from './uuid7.ts';
 import type { EnqueueRequest } from './schema.ts';
 
 const IDEMPOTENCY_NAMESPACE = 'a4c7f0f2-6a39-4f3e-9a43-0b9f3f4b5c11';
@@ -65,10 +66,12 @@ export function buildTask(input: {
   const { def, request, payload, principal } = input;
   const queue = def.name;
   const idempotencyKey = request.idempotencyKey ?? input.headerKey;
+  // Only an idempotent request is ever compared with an earlier one.
   const { idempotencyKey: _k, ...hashed } = request;
-  const requestHash = createHash('sha256').update(stableStringify(hashed)).digest('base64url').slice(0, 22);
+  const requestHash = idempotencyKey ? createHash('sha256').update(stableStringify(hashed)).digest('base64url').slice(0, 22) : '';
   const id = idempotencyKey ? idempotentTaskId(principal.id, queue, idempotencyKey) : uuidv7();
-  const meta: TaskMeta = { submitter: principal.id, requestId: input.requestId, requestHash };
+  const meta: TaskMeta = { submitter: principal.id, requestId: input.requestId };
+  if (requestHash) meta.requestHash = requestHash;
   if (input.traceparent) meta.traceparent = input.traceparent;
   if (idempotencyKey) meta.idempotencyKey = idempotencyKey;
   if (request.timeoutSeconds !== undefined) meta.timeoutSeconds = request.timeoutSeconds;

@@ -15,7 +15,12 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): MiddlewareH
     const started = performance.now();
     const given = c.req.header('x-request-id');
     const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
-    const log = logger.child({ requestId });
+    // The child logger is built on first use: most requests never log below the access line.
+    let child: Logger | undefined;
+    const log = () => {
+      child ??= logger.child({ requestId });
+      return child;
+    };
     c.set('requestId' as never, requestId as never);
     c.set('log' as never, log as never);
     metrics.inFlight.inc();
@@ -30,9 +35,10 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): MiddlewareH
       metrics.requests.inc({ method: c.req.method, route, status: String(status) });
       metrics.duration.observe({ method: c.req.method, route }, seconds);
       const line = { method: c.req.method, route, status, ms: Math.round(seconds * 10000) / 10 };
-      if (status >= 500) log.warn(line, 'request');
-      else if (route.startsWith('/v1/')) log.info(line, 'request');
-      else log.debug(line, 'request');
+      if (status >= 500) log().warn(line, 'request');
+      else if (route.startsWith('/v1/')) {
+        if (logger.isLevelEnabled('info')) log().info(line, 'request');
+      } else if (logger.isLevelEnabled('debug')) log().debug(line, 'request');
     }
   };
 }

@@ -29,6 +29,7 @@ import type { ApiMetrics } from '../metrics.ts';
 import { canModify, canSee, hasScope, principalOf, requireScope } from '../middleware/auth.ts';
 import { type FieldError, problems } from '../problem.ts';
 import type { DepthShedder } from '../queue-stats.ts';
+import { insertTasks } from '../sql/insert-tasks.ts';
 import { getTask, getTasks, listTasks, type TaskRow } from '../sql/tasks.ts';
 import { toTaskView, taskUrl } from '../task-view.ts';
 

@@ -1,0 +1,62 @@
+/**
+ * The ingest insert: many tasks for one queue in one statement, equivalent to pg-boss's own
+ * `insert()` for the options taskfleet uses (a test compares the rows both produce), but as a
+ * named prepared statement over typed arrays (`unnest`) instead of an unnamed statement over a
+ * JSON recordset. PostgreSQL then plans it once per connection instead of once per group commit,
+ * which is most of a small statement's cost. Like pg-boss, it sends one NOTIFY per statement
+ * when the queue has `notify` on and a row is runnable now, and skips ids that exist.
+ */
+import { PGBOSS_SCHEMA } from '@taskfleet/core';
+import type { JobInsert } from 'pg-boss';
+
+type ExecuteSql = (text: string | { name: string; text: string; values: unknown[] }, values?: unknown[]) => Promise<{ rows: any[] }>;
+
+const S = PGBOSS_SCHEMA;
+const TEXT = `
+WITH ins AS (
+  INSERT INTO ${S}.job (id, name, data, priority, start_after, expire_seconds, deletion_seconds, keep_until,
+    retry_limit, retry_delay, retry_backoff, retry_delay_max, policy, dead_letter, heartbeat_seconds)
+  SELECT u.id, q.name, u.data, u.priority, s.start_after,
+    COALESCE(u.expire_seconds, q.expire_seconds), q.deletion_seconds,
+    s.start_after + q.retention_seconds * interval '1s',
+    COALESCE(u.retry_limit, q.retry_limit), q.retry_delay, COALESCE(q.retry_backoff, false), q.retry_delay_max,
+    q.policy, q.dead_letter, q.heartbeat_seconds
+  FROM unnest($2::uuid[], $3::jsonb[], $4::int[], $5::timestamptz[], $6::int[], $7::int[], $8::int[])
+    AS u(id, data, priority, run_at, delay_seconds, expire_seconds, retry_limit)
+  JOIN ${S}.queue q ON q.name = $1
+  CROSS JOIN LATERAL (SELECT COALESCE(u.run_at, ${S}.job_now() + COALESCE(u.delay_seconds, 0) * interval '1s') AS start_after) s
+  ON CONFLICT DO NOTHING
+  RETURNING id, start_after
+), notified AS (
+  SELECT pg_notify('pgboss_' || left(encode(sha224('${S}'::bytea), 'hex'), 24), $1)
+  FROM ins WHERE start_after <= ${S}.job_now() AND (SELECT notify FROM ${S}.queue WHERE name = $1) LIMIT 1
+)
+SELECT id FROM ins WHERE (SELECT count(*) FROM notified) >= 0`;
+
+/** Insert rows into `queue`; returns the ids that were inserted (existing ids are skipped). */
+export async function insertTasks(executeSql: ExecuteSql, queue: string, rows: (JobInsert & { id: string })[]): Promise<string[]> {
+  const n = rows.length;
+  const ids = new Array<string>(n);
+  const data = new Array<string>(n);
+  const priority = new Array<number | null>(n);
+  const runAt = new Array<string | null>(n);
+  const delay = new Array<number | null>(n);
+  const expire = new Array<number | null>(n);
+  const retryLimit = new Array<number | null>(n);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i] as JobInsert & { id: string };
+    ids[i] = r.id;
+    data[i] = JSON.stringify(r.data ?? null);
+    priority[i] = r.priority ?? 0;
+    runAt[i] = typeof r.startAfter === 'string' ? r.startAfter : r.startAfter instanceof Date ? r.startAfter.toISOString() : null;
+    delay[i] = typeof r.startAfter === 'number' ? r.startAfter : null;
+    expire[i] = r.expireInSeconds ?? null;
+    retryLimit[i] = r.retryLimit ?? null;
+  }
+  const { rows: inserted } = await executeSql({
+    name: 'taskfleet_insert_tasks_v1',
+    text: TEXT,
+    values: [queue, ids, data, priority, runAt, delay, expire, retryLimit],
+  });
+  return inserted.map((r: { id: string }) => r.id);
+}

@@ -1,0 +1,190 @@
+/**
+ * ingest: single-task POSTs against three servers in one run — the no-database ceiling (parse JSON,
+ * answer 202), the naive ingest (`boss.send` per request) and the taskfleet API (auth on, group
+ * commit) — at several connection counts. Then the batch endpoint against raw `boss.insert`.
+ */
+import pg from 'pg';
+import { PgBoss } from 'pg-boss';
+import { createApiKey } from '@taskfleet/core';
+import { benchDatabase, machineFacts, startProcess, writeResult } from '../lib/env.ts';
+import { type LoadResult, load } from '../lib/load.ts';
+
+export interface IngestOptions {
+  connections: number[];
+  seconds: number;
+  warmupSeconds: number;
+  batchSeconds: number;
+  batchSize: number;
+}
+
+const BODY = JSON.stringify({ payload: { echo: { order: 12345, customer: 'c-42', items: [1, 2, 3] } } });
+
+async function sql(url: string, text: string): Promise<any[]> {
+  const c = new pg.Client(url);
+  await c.connect();
+  try {
+    return (await c.query(text)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+export async function ingest(opts: IngestOptions, log: (line: string) => void) {
+  const db = await benchDatabase();
+  const results: Record<string, LoadResult[]> = { ceiling: [], naive: [], taskfleet: [] };
+  const rss: Record<string, number> = {};
+  try {
+    const key = await (async () => {
+      const c = new pg.Client(db.url);
+      await c.connect();
+      try {
+        return (await createApiKey((t, v) => c.query(t, v), { name: 'bench', scopes: ['submit'] })).key;
+      } finally {
+        await c.end();
+      }
+    })();
+    const targets = [
+      { name: 'ceiling', script: 'bench/servers/ceiling.ts', env: {}, headers: {} },
+      { name: 'naive', script: 'bench/servers/naive.ts', env: { DATABASE_URL: db.url }, headers: {} },
+      {
+        name: 'taskfleet',
+        script: 'apps/api/src/main.ts',
+        env: { DATABASE_URL: db.url, API_AUTH: 'required', API_RATE_LIMIT_PER_SECOND: '0', NODE_ENV: 'production' },
+        headers: { authorization: `Bearer ${key}` },
+      },
+    ] as const;
+    for (const target of targets) {
+      const proc = await startProcess(target.script, target.env);
+      try {
+        log(`${target.name}: warm-up ${opts.warmupSeconds}s`);
+        await load({
+          url: proc.url,
+          path: '/v1/queues/noop/tasks',
+          body: BODY,
+          connections: 64,
+          seconds: opts.warmupSeconds,
+          headers: target.headers,
+        });
+        for (const connections of opts.connections) {
+          log(`${target.name}: ${connections} connections for ${opts.seconds}s`);
+          const r = await load({
+            url: proc.url,
+            path: '/v1/queues/noop/tasks',
+            body: BODY,
+            connections,
+            seconds: opts.seconds,
+            headers: target.headers,
+          });
+          results[target.name]?.push(r);
+          log(`  → ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
+        }
+        rss[target.name] = Math.round(await proc.rssMb());
+      } finally {
+        await proc.stop();
+      }
+      if (target.name !== 'ceiling') await sql(db.url, 'TRUNCATE pgboss.job_common');
+    }
+
+    // Batch endpoint vs raw boss.insert, both in batches of opts.batchSize.
+    const tasks = Array.from({ length: opts.batchSize }, (_, i) => ({ payload: { echo: i } }));
+    const api = await startProcess('apps/api/src/main.ts', targets[2].env);
+    let batch: LoadResult;
+    try {
+      log(`batch endpoint: ${opts.batchSize} tasks/request, 8 connections for ${opts.batchSeconds}s`);
+      await load({
+        url: api.url,
+        path: '/v1/queues/noop/tasks:batch',
+        body: JSON.stringify({ tasks }),
+        connections: 8,
+        seconds: 2,
+        headers: targets[2].headers,
+      });
+      batch = await load({
+        url: api.url,
+        path: '/v1/queues/noop/tasks:batch',
+        body: JSON.stringify({ tasks }),
+        connections: 8,
+        seconds: opts.batchSeconds,
+        headers: targets[2].headers,
+      });
+      log(`  → ${batch.rps * opts.batchSize} tasks/s (p99 ${batch.p99} ms per request)`);
+    } finally {
+      await api.stop();
+    }
+    await sql(db.url, 'TRUNCATE pgboss.job_common');
+    log(`raw boss.insert: ${opts.batchSize} rows/statement, 8 concurrent for ${opts.batchSeconds}s`);
+    const boss = new PgBoss({ connectionString: db.url, max: 10, supervise: false, schedule: false, migrate: false });
+    boss.on('error', () => {});
+    await boss.start();
+    let inserted = 0;
+    const until = Date.now() + opts.batchSeconds * 1000;
+    const rows = tasks.map((t) => ({ data: { payload: t.payload, meta: { submitter: null } } }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (Date.now() < until) {
+          await boss.insert('noop', rows);
+          inserted += rows.length;
+        }
+      }),
+    );
+    await boss.stop({ graceful: false });
+    const rawInsert = Math.round(inserted / opts.batchSeconds);
+    log(`  → ${rawInsert} tasks/s`);
+
+    const at64 = (name: string) => results[name]?.find((r) => r.connections === 64);
+    const tf = at64('taskfleet');
+    const summary = {
+      scenario: 'ingest',
+      date: new Date().toISOString(),
+      machine: { ...machineFacts(), postgres: db.serverVersion, database: db.embedded ? 'embedded (fsync on)' : 'DATABASE_URL' },
+      options: opts,
+      single: results,
+      batch: {
+        tasksPerSecond: batch.rps * opts.batchSize,
+        batchSize: opts.batchSize,
+        p99: batch.p99,
+        non2xx: batch.non2xx,
+        rawInsertTasksPerSecond: rawInsert,
+      },
+      rssMb: rss,
+      targets: {
+        vsNaive: tf && at64('naive') ? tf.rps / (at64('naive')?.rps ?? 1) : null,
+        vsCeiling: tf && at64('ceiling') ? tf.rps / (at64('ceiling')?.rps ?? 1) : null,
+        p99At64: tf?.p99 ?? null,
+      },
+    };
+    return summary;
+  } finally {
+    await db.stop();
+  }
+}
+
+export async function runIngest(opts: IngestOptions, log: (line: string) => void) {
+  const summary = await ingest(opts, log);
+  const file = await writeResult('ingest', summary);
+  const rows = (['ceiling', 'naive', 'taskfleet'] as const).flatMap((name) =>
+    (summary.single[name] ?? []).map((r) => ({
+      target: name,
+      conns: r.connections,
+      'req/s': r.rps,
+      'p50 ms': r.p50,
+      'p99 ms': r.p99,
+      'non-2xx': r.non2xx,
+      errors: r.errors,
+      'vs naive': summary.single.naive?.find((n) => n.connections === r.connections)?.rps
+        ? (r.rps / (summary.single.naive.find((n) => n.connections === r.connections)?.rps ?? 1)).toFixed(2)
+        : '',
+      'vs ceiling': summary.single.ceiling?.find((n) => n.connections === r.connections)?.rps
+        ? (r.rps / (summary.single.ceiling.find((n) => n.connections === r.connections)?.rps ?? 1)).toFixed(2)
+        : '',
+    })),
+  );
+  console.table(rows);
+  console.log(
+    `batch endpoint: ${summary.batch.tasksPerSecond} tasks/s (raw boss.insert same run: ${summary.batch.rawInsertTasksPerSecond} tasks/s)`,
+  );
+  console.log(
+    `targets @64: ${summary.targets.vsNaive?.toFixed(2)}× naive (≥ 8), ${((summary.targets.vsCeiling ?? 0) * 100).toFixed(0)}% of ceiling (≥ 40%), p99 ${summary.targets.p99At64} ms (≤ 50)`,
+  );
+  console.log(`RSS MB: ${JSON.stringify(summary.rssMb)}; results: ${file}`);
+}
