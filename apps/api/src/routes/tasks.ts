@@ -218,7 +218,7 @@ export function taskRoutes(deps: TaskRouteDeps): Hono {
           'No task in the batch is valid.',
         );
       const outcomes = await insertDeduped(
-        (q, rows) => boss.insert(q, rows, { returnId: true }).then((ids) => ids ?? []),
+        (q, rows) => insertTasks(executeSql as never, q, rows),
         queue,
         built.map((b) => b.task.row),
       );
