@@ -40,8 +40,13 @@ export function startServer(app: Hono<any>, options: ServeOptions): Promise<Runn
         close(timeoutMs = 10_000) {
           closing ??= new Promise<void>((done) => {
             const timer = setTimeout(() => http.closeAllConnections(), timeoutMs);
+            // Keep-alive sockets become idle as their last request finishes: close them as they do,
+            // and ask clients not to reuse connections from now on.
+            const sweep = setInterval(() => http.closeIdleConnections(), 50);
+            http.on('request', (_req, res) => res.setHeader('connection', 'close'));
             http.close(() => {
               clearTimeout(timer);
+              clearInterval(sweep);
               release();
               done();
             });
