@@ -1,4 +1,5 @@
 /** Entry point: wire real dependencies, run the worker, drain on SIGTERM. */
+import { hostname } from 'node:os';
 import {
   createBoss,
   createLogger,
@@ -10,7 +11,6 @@ import {
   startBoss,
   startServer,
 } from '@taskfleet/core';
-import { hostname } from 'node:os';
 import { createWorker } from './worker.ts';
 
 let logger: Logger | undefined;
@@ -19,7 +19,19 @@ try {
   const replica = config.worker.id ?? `${hostname()}-${process.pid}`;
   logger = createLogger({ role: 'worker', config, base: { worker: replica } });
   const boss = await startBoss(
-    createBoss({ config, role: 'worker', instance: replica, logger, max: config.worker.poolSize, supervise: true, listen: true }),
+    createBoss({
+      config,
+      role: 'worker',
+      instance: replica,
+      logger,
+      max: config.worker.poolSize,
+      supervise: true,
+      listen: false, // the worker holds its own LISTEN through pg-boss's db (see worker.ts)
+      overrides: {
+        superviseIntervalSeconds: config.worker.maintenanceIntervalSeconds,
+        monitorIntervalSeconds: config.worker.maintenanceIntervalSeconds,
+      },
+    }),
     logger,
   );
   const worker = createWorker({ config, boss, logger, metrics: createMetricsRegistry('worker', { worker: replica }) });
@@ -27,9 +39,9 @@ try {
   await worker.start();
   logger.info({ url: server.url, concurrency: config.worker.concurrency }, 'worker running');
   handleShutdownSignals(logger, async () => {
-    await worker.stop();
-    await server.close(5_000);
-    await boss.stop({ graceful: true, close: true, timeout: 5_000 });
+    await worker.stop(config.worker.shutdownGraceSeconds);
+    await server.close(2_000);
+    await boss.stop({ graceful: false, close: true });
   });
 } catch (err) {
   exitOnStartupError(logger, err);

@@ -1,37 +1,165 @@
 /**
- * The worker as an app factory. (The fetch loop, handlers and drain arrive with the worker issue;
- * this skeleton holds a started pg-boss instance and serves health and metrics.)
+ * The worker as an app factory: `createWorker(deps)` wires the per-queue fetch loops, the slots
+ * (p-limit), the job runner, batched settling, heartbeats, LISTEN/NOTIFY wake-ups, health and
+ * metrics. `main.ts` gives it real dependencies; tests give it a test database.
  */
-import { type Config, healthRoutes, type Logger, metricsRoute } from '@taskfleet/core';
+import { createHash } from 'node:crypto';
+import { type Config, getTaskDefinition, healthRoutes, type Logger, metricsRoute, PGBOSS_SCHEMA, TASK_NAMES, trackResource } from '@taskfleet/core';
 import { Hono } from 'hono';
-import type { PgBoss } from 'pg-boss';
+import pLimit from 'p-limit';
+import type { JobWithMetadata, PgBoss } from 'pg-boss';
 import type { Registry } from 'prom-client';
+import { coerceError, ShutdownError } from './errors.ts';
+import { WorkerEvents } from './events.ts';
+import { createHandlers, type Handlers } from './handlers/index.ts';
+import type { HandlerEntry } from './handlers/types.ts';
+import { JobRunner } from './job-runner.ts';
+import { observeWorker } from './metrics.ts';
+import { QueueLoop } from './queue-loop.ts';
+import { Settler } from './settler.ts';
+import { Slots } from './slots.ts';
+import { completeJobs } from './sql/jobs.ts';
 
 export interface WorkerDeps {
   config: Config;
   boss: PgBoss;
   logger: Logger;
   metrics: Registry;
+  /** Extra handlers (tests register their own task types' handlers here). */
+  handlers?: HandlerEntry[];
 }
 
 export interface Worker {
   /** The worker's own HTTP surface: /healthz, /readyz, /metrics. */
   readonly http: Hono;
+  readonly events: WorkerEvents;
+  readonly slots: Slots;
+  readonly queues: string[];
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Stop claiming, let running jobs finish for up to `graceSeconds`, abort the rest into retry. */
+  stop(graceSeconds?: number): Promise<void>;
+}
+
+/** pg-boss's NOTIFY channel for a schema (the payload is the queue name). */
+export function notifyChannel(schema = PGBOSS_SCHEMA): string {
+  return `pgboss_${createHash('sha224').update(schema).digest('hex').slice(0, 24)}`;
+}
+
+/** Connections a replica needs: one fetch per queue, settling, failures, heartbeats, maintenance. */
+export function connectionsNeeded(queues: number): number {
+  return queues + 4;
 }
 
 export function createWorker(deps: WorkerDeps): Worker {
+  const { config, boss, logger } = deps;
+  const queues = config.worker.queues ?? TASK_NAMES;
+  const unknown = queues.filter((q) => !getTaskDefinition(q));
+  if (unknown.length) throw new Error(`WORKER_QUEUES names unknown queue(s): ${unknown.join(', ')}`);
+  if (config.worker.poolSize < connectionsNeeded(queues.length)) {
+    throw new Error(
+      `WORKER_DB_POOL_SIZE=${config.worker.poolSize} is too small for ${queues.length} queue(s): a replica needs at least ${connectionsNeeded(queues.length)} connections (one fetch loop per queue + 4)`,
+    );
+  }
+  const db = boss.getDb();
+  const executeSql = (text: string, values?: unknown[]) => db.executeSql(text, values);
+  const events = new WorkerEvents();
+  const slots = new Slots(config.worker.concurrency, config.worker.criticalReservedSlots, config.worker.queueConcurrency);
+  const handlers: Handlers = createHandlers(config, deps.handlers);
+  const settler = new Settler((queue, items) => completeJobs(executeSql as never, queue, items), config.worker.settleBatch);
+  const runner = new JobRunner({ config, boss, executeSql, handlers, settler, events, logger });
+  const limit = pLimit(config.worker.concurrency);
+  const inflight = new Set<Promise<void>>();
   let draining = false;
-  const db = deps.boss.getDb();
+  let started = false;
+  let listener: { close(): Promise<void> } | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let release: (() => void) | undefined;
+
+  const dispatch = (queue: string) => (job: JobWithMetadata<unknown>, critical: boolean) => {
+    const p: Promise<void> = limit(() => runner.run(queue, job))
+      .catch((err: unknown) => logger.error({ err: coerceError(err), queue, jobId: job.id }, 'job runner failed'))
+      .finally(() => {
+        inflight.delete(p);
+        slots.release(queue, critical);
+      });
+    inflight.add(p);
+  };
+  const loops = new Map(
+    queues.map((queue) => [
+      queue,
+      new QueueLoop({ queue, boss, slots, events, fetchBatch: config.worker.fetchBatch, pollIntervalMs: config.worker.pollIntervalMs, dispatch: dispatch(queue) }),
+    ]),
+  );
+
+  observeWorker(deps.metrics, events, slots, queues);
+  events.on('fetch:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'fetch failed; backing off'));
+  events.on('settle:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'settling failed'));
+  events.on('job:abandoned', ({ queue, id }) => logger.error({ queue, jobId: id }, 'handler ignored its abort signal; slot released and job failed'));
+
+  /** Touch running jobs whose queue expects heartbeats, at half their interval. */
+  async function beat(): Promise<void> {
+    const now = Date.now();
+    const due = new Map<string, { id: string; retryCount: number }[]>();
+    for (const job of runner.running.values()) {
+      if (!job.heartbeatSeconds || now - job.lastTouch < (job.heartbeatSeconds * 1000) / 2) continue;
+      job.lastTouch = now;
+      const list = due.get(job.queue) ?? [];
+      list.push({ id: job.id, retryCount: job.retryCount });
+      due.set(job.queue, list);
+    }
+    for (const [queue, attempts] of due) {
+      await boss.touch(queue, attempts).catch((err: unknown) => logger.warn({ err: coerceError(err), queue }, 'heartbeat failed'));
+    }
+  }
+
   const http = new Hono();
-  http.route('/', healthRoutes({ pingDatabase: async () => void (await db.executeSql('SELECT 1')), isDraining: () => draining }));
+  http.route('/', healthRoutes({ pingDatabase: async () => void (await executeSql('SELECT 1')), isDraining: () => draining || !started }));
   http.route('/', metricsRoute(deps.metrics));
+
   return {
     http,
-    async start() {},
-    async stop() {
+    events,
+    slots,
+    queues,
+    async start() {
+      if (started) return;
+      started = true;
+      release = trackResource('worker', `worker:${queues.join(',')}`);
+      if (db.listen) {
+        try {
+          listener = await db.listen(
+            notifyChannel(),
+            (queue) => loops.get(queue)?.wake(),
+            () => {
+              for (const loop of loops.values()) loop.wake();
+            },
+          );
+        } catch (err) {
+          logger.warn({ err: coerceError(err) }, 'LISTEN unavailable; relying on polling');
+        }
+      }
+      heartbeat = setInterval(() => void beat(), 2000);
+      heartbeat.unref();
+      for (const loop of loops.values()) loop.start();
+      logger.info({ queues, concurrency: slots.total, reservedCritical: slots.reserved }, 'worker started');
+    },
+    async stop(graceSeconds = config.worker.shutdownGraceSeconds) {
+      if (!started || draining) return;
       draining = true;
+      await Promise.all([...loops.values()].map((l) => l.stop()));
+      const all = () => Promise.all([...inflight]);
+      const graceful = await Promise.race([all().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceSeconds * 1000).unref())]);
+      if (!graceful) {
+        logger.warn({ running: runner.running.size }, 'grace period over: aborting running jobs back into their queues');
+        runner.abortAll(new ShutdownError());
+        await all();
+      }
+      await settler.drain();
+      clearInterval(heartbeat);
+      await listener?.close().catch(() => undefined);
+      await handlers.close();
+      release?.();
+      logger.info('worker stopped');
     },
   };
 }

@@ -145,6 +145,49 @@ export const ENV_VARS = {
     'Name of this worker replica in logs, metrics and `application_name`. Unset: `<hostname>-<pid>`.',
   ),
   WORKER_CONCURRENCY: intVar(100, 1, 10_000, 'Job slots per worker replica (jobs running at once).'),
+  WORKER_QUEUE_CONCURRENCY: optionalVar(
+    z
+      .string()
+      .regex(/^[a-z0-9._-]+=\d+(\s*,\s*[a-z0-9._-]+=\d+)*$/)
+      .transform((v) => Object.fromEntries(v.split(',').map((p) => p.trim().split('=')).map(([q, n]) => [q as string, Number(n)])) as Record<string, number>),
+    'comma-separated queue=limit pairs, e.g. http.request=50,noop=200',
+    'Per-queue limits on slots, within WORKER_CONCURRENCY. Unset: any queue may use every slot.',
+  ),
+  WORKER_CRITICAL_RESERVED_SLOTS: intVar(
+    -1,
+    -1,
+    10_000,
+    'Slots only `critical` tasks may use, so a backlog of lower work cannot delay them (-1: 10% of WORKER_CONCURRENCY, at least 1; 0: none).',
+  ),
+  WORKER_FETCH_BATCH: intVar(200, 1, 1000, 'Most jobs one fetch claims (never more than free slots).'),
+  WORKER_POLL_INTERVAL_MS: intVar(1000, 50, 60_000, 'How often an idle queue is polled as a backstop to LISTEN/NOTIFY (and for scheduled tasks coming due).'),
+  WORKER_SETTLE_BATCH: intVar(200, 1, 5000, 'Most completions settled in one statement.'),
+  WORKER_ABANDON_GRACE_MS: intVar(
+    5000,
+    0,
+    600_000,
+    "After a job's deadline aborts its signal, how long its handler may take to stop before the slot is released and the job failed into retry.",
+  ),
+  WORKER_MAINTENANCE_INTERVAL_SECONDS: intVar(
+    30,
+    1,
+    3600,
+    'How often pg-boss maintenance runs (expiring jobs of dead workers: missed heartbeats, past expiry). Replicas share the work.',
+  ),
+  HTTP_REQUEST_ALLOWED_HOSTS: optionalVar(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9.:*\/_-]+(\s*,\s*[A-Za-z0-9.:*\/_-]+)*$/)
+      .transform((v) => v.split(',').map((s) => s.trim().toLowerCase())),
+    'comma-separated host names, IPs or CIDRs',
+    'http.request targets allowed even though they resolve to loopback, private, link-local or metadata addresses (refused by default: SSRF).',
+  ),
+  HTTP_REQUEST_SIGNING_SECRET: optionalVar(
+    z.string().min(16),
+    'a secret of at least 16 characters',
+    'When set, http.request deliveries carry `X-Taskfleet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">` so receivers can verify the sender.',
+  ),
+  HTTP_REQUEST_MAX_RESPONSE_BYTES: intVar(4096, 0, 1_048_576, 'How much of a delivery response is kept as the task output.'),
   WORKER_DB_POOL_SIZE: intVar(10, 2, 500, 'Maximum PostgreSQL connections per worker replica.'),
   WORKER_QUEUES: optionalVar(queueList, 'comma-separated queue names', 'Queues this replica drains. Unset: every registered task type.'),
   WORKER_SHUTDOWN_GRACE_SECONDS: intVar(30, 0, 3600, 'On SIGTERM, how long running jobs may finish before they are aborted into retry.'),
@@ -194,7 +237,17 @@ export interface Config {
     queues: string[] | null;
     shutdownGraceSeconds: number;
     replicas: number;
+    /** Per-queue slot limits; missing queues are limited only by `concurrency`. */
+    queueConcurrency: Record<string, number>;
+    /** Slots only critical tasks may use (resolved from -1 to the 10% default). */
+    criticalReservedSlots: number;
+    fetchBatch: number;
+    pollIntervalMs: number;
+    settleBatch: number;
+    abandonGraceMs: number;
+    maintenanceIntervalSeconds: number;
   };
+  httpRequest: { allowedHosts: string[]; signingSecret: string | undefined; maxResponseBytes: number };
   embedded: { dataDir: string; port: number };
 }
 
@@ -225,7 +278,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const result = spec.schema.safeParse(raw);
     if (result.success) values[name] = result.data;
     else {
-      const shown = /URL|PASSWORD|SECRET|TOKEN|KEY/.test(name) ? '<redacted>' : JSON.stringify(raw);
+      const shown = /URL|PASSWORD|SECRET|TOKEN|_KEY$/.test(name) ? '<redacted>' : JSON.stringify(raw);
       problems.push(`${name}=${shown} is invalid: expected ${spec.form}`);
     }
   }
@@ -281,6 +334,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       queues: v.WORKER_QUEUES ?? null,
       shutdownGraceSeconds: v.WORKER_SHUTDOWN_GRACE_SECONDS,
       replicas: v.WORKER_REPLICAS,
+      queueConcurrency: v.WORKER_QUEUE_CONCURRENCY ?? {},
+      criticalReservedSlots:
+        v.WORKER_CRITICAL_RESERVED_SLOTS >= 0
+          ? Math.min(v.WORKER_CRITICAL_RESERVED_SLOTS, v.WORKER_CONCURRENCY - 1)
+          : Math.min(v.WORKER_CONCURRENCY - 1, Math.max(1, Math.floor(v.WORKER_CONCURRENCY / 10))),
+      fetchBatch: v.WORKER_FETCH_BATCH,
+      pollIntervalMs: v.WORKER_POLL_INTERVAL_MS,
+      settleBatch: v.WORKER_SETTLE_BATCH,
+      abandonGraceMs: v.WORKER_ABANDON_GRACE_MS,
+      maintenanceIntervalSeconds: v.WORKER_MAINTENANCE_INTERVAL_SECONDS,
+    },
+    httpRequest: {
+      allowedHosts: v.HTTP_REQUEST_ALLOWED_HOSTS ?? [],
+      signingSecret: v.HTTP_REQUEST_SIGNING_SECRET,
+      maxResponseBytes: v.HTTP_REQUEST_MAX_RESPONSE_BYTES,
     },
     embedded: { dataDir: v.EMBEDDED_PG_DIR, port: v.EMBEDDED_PG_PORT },
   };

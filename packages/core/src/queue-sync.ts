@@ -27,6 +27,7 @@ export function queueOptionsFor(def: TaskDefinition): QueueOptions {
     retentionSeconds: d.retentionSeconds,
     deleteAfterSeconds: d.deleteAfterSeconds,
     ...(d.deadLetter ? { deadLetter: deadLetterQueueFor(def.name) } : {}),
+    heartbeatSeconds: d.heartbeatSeconds,
     notify: true,
   };
 }

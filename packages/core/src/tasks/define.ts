@@ -27,6 +27,11 @@ export interface TaskDefaults {
   deleteAfterSeconds: number;
   /** After the last attempt, move the task to the type's dead-letter queue. @defaultValue true */
   deadLetter: boolean;
+  /**
+   * Workers touch running jobs this often (÷2); a job whose worker died (SIGKILL, machine loss)
+   * is retried once this long passes without a touch, instead of waiting for its expiry. @defaultValue 30
+   */
+  heartbeatSeconds: number;
 }
 
 export const BASE_TASK_DEFAULTS: TaskDefaults = {
@@ -39,6 +44,7 @@ export const BASE_TASK_DEFAULTS: TaskDefaults = {
   retentionSeconds: 14 * 24 * 3600,
   deleteAfterSeconds: 7 * 24 * 3600,
   deadLetter: true,
+  heartbeatSeconds: 30,
 };
 
 export interface TaskDefinition<Name extends string = string, Schema extends z.ZodType = z.ZodType> {
@@ -67,5 +73,8 @@ export function defineTask<const Name extends string, Schema extends z.ZodType>(
     throw new Error(`task ${def.name}: defaults.maxAttempts must be an integer >= 1`);
   }
   if (defaults.timeoutSeconds < 1) throw new Error(`task ${def.name}: defaults.timeoutSeconds must be >= 1`);
+  if (!Number.isInteger(defaults.heartbeatSeconds) || defaults.heartbeatSeconds < 10) {
+    throw new Error(`task ${def.name}: defaults.heartbeatSeconds must be an integer >= 10 (pg-boss minimum)`);
+  }
   return Object.freeze({ name: def.name, description: def.description, schema: def.schema, defaults: Object.freeze(defaults) });
 }

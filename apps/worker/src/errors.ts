@@ -1,0 +1,65 @@
+/**
+ * How a handler says what kind of failure it hit. Anything thrown is retried (with the task type's
+ * backoff) unless it is a PermanentError; a RetryableError may ask for a minimum delay.
+ */
+
+/** The task can never succeed (bad input, 4xx from a receiver): no more attempts. Like BullMQ's UnrecoverableError. */
+export class PermanentError extends Error {
+  readonly details: Record<string, unknown> | undefined;
+  constructor(message: string, details?: Record<string, unknown>, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PermanentError';
+    this.details = details;
+  }
+}
+
+/** Retry, but not before `retryAfterSeconds` (e.g. a receiver's 429 Retry-After). */
+export class RetryableError extends Error {
+  readonly retryAfterSeconds: number | undefined;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(message: string, options: { retryAfterSeconds?: number; details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'RetryableError';
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.details = options.details;
+  }
+}
+
+/** The attempt passed its deadline. */
+export class TimeoutError extends Error {
+  constructor(seconds: number) {
+    super(`the attempt exceeded its ${seconds} s deadline`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/** The worker is shutting down; the job goes back to the queue without using up an attempt. */
+export class ShutdownError extends Error {
+  constructor() {
+    super('the worker shut down while the job was running');
+    this.name = 'ShutdownError';
+  }
+}
+
+/** Anything thrown, as an Error (catch sites receive `unknown`). */
+export function coerceError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  if (typeof thrown === 'string') return new Error(thrown);
+  try {
+    return new Error(`non-error thrown: ${JSON.stringify(thrown)}`);
+  } catch {
+    return new Error(`non-error thrown: ${String(thrown)}`);
+  }
+}
+
+/** The JSON stored as a failed attempt's error (bounded, no stack traces of other services). */
+export function errorRecord(err: Error, attempt: number): Record<string, unknown> {
+  const details = (err as { details?: unknown }).details;
+  return {
+    attempt,
+    at: new Date().toISOString(),
+    name: err.name,
+    message: err.message.slice(0, 2000),
+    ...(details && typeof details === 'object' ? { details } : {}),
+  };
+}

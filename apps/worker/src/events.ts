@@ -1,0 +1,28 @@
+/**
+ * What the worker reports about itself. Metrics and logs subscribe to these events; they never
+ * live inside the fetch loop or the handlers.
+ */
+import { EventEmitter } from 'node:events';
+
+export interface WorkerEventMap {
+  'job:start': [{ queue: string; id: string; priority: number; attempt: number; waitSeconds: number }];
+  'job:complete': [{ queue: string; id: string; priority: number; attempt: number; seconds: number }];
+  'job:fail': [
+    {
+      queue: string;
+      id: string;
+      priority: number;
+      attempt: number;
+      seconds: number;
+      error: Error;
+      willRetry: boolean;
+      deadLettered: boolean;
+      kind: 'error' | 'permanent' | 'timeout' | 'shutdown';
+    },
+  ];
+  'job:abandoned': [{ queue: string; id: string }];
+  'fetch:error': [{ queue: string; error: Error }];
+  'settle:error': [{ queue: string; error: Error; jobs: number }];
+}
+
+export class WorkerEvents extends EventEmitter<WorkerEventMap> {}

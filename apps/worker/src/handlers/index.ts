@@ -1,0 +1,26 @@
+/**
+ * The handler map: one entry per task type in packages/core. Adding a task type = its definition in
+ * packages/core/src/tasks/ + one handler file here + one line below. The worker refuses to start if
+ * a registered task type has no handler.
+ */
+import { type Config, TASK_NAMES } from '@taskfleet/core';
+import { createHttpRequestHandler } from './http-request.ts';
+import { noopHandler } from './noop.ts';
+import type { HandlerEntry } from './types.ts';
+
+export interface Handlers {
+  get(queue: string): HandlerEntry | undefined;
+  close(): Promise<void>;
+}
+
+export function createHandlers(config: Config, extra: HandlerEntry[] = []): Handlers {
+  const http = createHttpRequestHandler(config);
+  const map = new Map<string, HandlerEntry>([
+    [noopHandler.definition.name, noopHandler],
+    [http.definition.name, http],
+  ]);
+  for (const entry of extra) map.set(entry.definition.name, entry);
+  const missing = TASK_NAMES.filter((name) => !map.has(name));
+  if (missing.length) throw new Error(`no handler registered for task type(s) ${missing.join(', ')}`);
+  return { get: (queue) => map.get(queue), close: () => http.close() };
+}

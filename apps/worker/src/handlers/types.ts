@@ -1,0 +1,32 @@
+/**
+ * Handler contract: `(payload, ctx) => output`, typed from the task definition in packages/core.
+ * `ctx.signal` aborts at the attempt's deadline and on shutdown; handlers pass it to I/O.
+ */
+import type { Config, Logger, PayloadOf, TaskDefinition } from '@taskfleet/core';
+
+export interface TaskContext {
+  queue: string;
+  jobId: string;
+  /** 1 for the first run. */
+  attempt: number;
+  maxAttempts: number;
+  /** When the attempt's signal aborts. */
+  deadline: Date;
+  signal: AbortSignal;
+  /** Child logger carrying queue, job id, attempt and trace id. */
+  logger: Logger;
+  traceparent: string | undefined;
+  config: Config;
+}
+
+export type Handler<D extends TaskDefinition> = (payload: PayloadOf<D>, ctx: TaskContext) => Promise<unknown>;
+
+export interface HandlerEntry {
+  definition: TaskDefinition;
+  handle: (payload: unknown, ctx: TaskContext) => Promise<unknown>;
+}
+
+/** Bind a handler to its task definition (the payload type follows from the definition). */
+export function defineHandler<D extends TaskDefinition>(definition: D, handle: Handler<D>): HandlerEntry {
+  return { definition, handle: handle as HandlerEntry['handle'] };
+}
