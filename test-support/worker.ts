@@ -13,9 +13,27 @@ export interface TestWorker {
   stop(graceSeconds?: number): Promise<void>;
 }
 
-export async function startTestWorker(db: TestDatabase, env: Record<string, string> = {}, handlers: HandlerEntry[] = []): Promise<TestWorker> {
+/** `supervise`: run pg-boss maintenance every WORKER_MAINTENANCE_INTERVAL_SECONDS, as main.ts does. */
+export async function startTestWorker(
+  db: TestDatabase,
+  env: Record<string, string> = {},
+  handlers: HandlerEntry[] = [],
+  { supervise = false } = {},
+): Promise<TestWorker> {
   const config = db.config({ WORKER_POLL_INTERVAL_MS: '200', ...env });
-  const boss = await startBoss(createBoss({ config, role: 'worker', logger: db.logger, max: config.worker.poolSize, supervise: false, listen: false }), db.logger);
+  const interval = config.worker.maintenanceIntervalSeconds;
+  const boss = await startBoss(
+    createBoss({
+      config,
+      role: 'worker',
+      logger: db.logger,
+      max: config.worker.poolSize,
+      supervise,
+      listen: false,
+      overrides: { superviseIntervalSeconds: interval, monitorIntervalSeconds: interval },
+    }),
+    db.logger,
+  );
   const metrics = createMetricsRegistry('worker');
   const worker = createWorker({ config, boss, logger: db.logger, metrics, handlers });
   await worker.start();

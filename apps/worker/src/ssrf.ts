@@ -1,11 +1,10 @@
 /**
  * SSRF guard for http.request: a target whose address is loopback, private, link-local (cloud
  * metadata lives at 169.254.169.254), unique-local, CGNAT, multicast or unspecified is refused
- * unless HTTP_REQUEST_ALLOWED_HOSTS names the host, the IP or a CIDR containing it. Every address
- * a name resolves to is checked, and the request is pinned to the checked address, so DNS
- * rebinding between check and connect cannot slip through.
+ * unless HTTP_REQUEST_ALLOWED_HOSTS names the host, the IP or a CIDR containing it. The check runs
+ * inside the connection's own DNS lookup (http-request.ts), on every address the name resolves to,
+ * so DNS rebinding between a check and the connect cannot slip through.
  */
-import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 
 const blocked = new BlockList();
@@ -30,8 +29,8 @@ for (const [net, bits] of [
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
-  ['::ffff:0:0', 96],
-  ['64:ff9b::', 96],
+  // Not ::ffff:0:0/96: BlockList matches IPv4 addresses against IPv4-mapped ranges, so that entry
+  // would block every IPv4 address. Mapped addresses are unwrapped and checked as IPv4 below.
 ] as const) {
   blocked.addSubnet(net, bits, 'ipv6');
 }
@@ -63,25 +62,6 @@ export class AllowList {
     const family = isIP(address);
     return family !== 0 && this.#nets.check(address, family === 4 ? 'ipv4' : 'ipv6');
   }
-}
-
-export interface ResolvedTarget {
-  address: string;
-  family: 4 | 6;
-}
-
-/** Resolve `host` and refuse it when any address is blocked and not allowed. */
-export async function resolveSafely(host: string, allow: AllowList): Promise<ResolvedTarget> {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  const literal = isIP(bare);
-  const addresses = literal ? [{ address: bare, family: literal as 4 | 6 }] : ((await lookup(bare, { all: true, verbatim: true })) as ResolvedTarget[]);
-  if (addresses.length === 0) throw new Error(`${host} did not resolve`);
-  for (const { address } of addresses) {
-    if (isBlockedAddress(address) && !allow.allows(bare, address)) {
-      throw new BlockedTargetError(host, address);
-    }
-  }
-  return addresses[0] as ResolvedTarget;
 }
 
 export class BlockedTargetError extends Error {
