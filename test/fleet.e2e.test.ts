@@ -88,6 +88,22 @@ describe('npm start (the local fleet)', () => {
       const ready = await fetch(`http://127.0.0.1:${env.API_PORT}/readyz`);
       expect(ready.status).toBe(200);
 
+      // The curl line it prints works: the task is accepted (no key needed on the embedded
+      // database) and a worker process runs it.
+      const accepted = await fetch(`http://127.0.0.1:${env.API_PORT}/v1/queues/noop/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ payload: { echo: 'hello' } }),
+      });
+      expect(accepted.status).toBe(202);
+      const { statusUrl } = (await accepted.json()) as { statusUrl: string };
+      let task: { state: string; output: unknown } = { state: '', output: null };
+      for (let i = 0; i < 100 && task.state !== 'completed'; i++) {
+        task = (await (await fetch(statusUrl)).json()) as typeof task;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(task).toMatchObject({ state: 'completed', output: { echo: 'hello' } });
+
       // A crashed worker is reported and restarted.
       const pid = Number(/"role":"worker","pid":(\d+)/.exec(first.output())?.[1]);
       expect(pid).toBeGreaterThan(0);

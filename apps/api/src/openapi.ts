@@ -111,6 +111,16 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
           responses: { '200': taskResponse, ...errors(401, 403, 404, 409, 503) },
         },
       },
+      '/v1/queues/{queue}/dead-letter:redrive': {
+        post: {
+          tags: ['dead-letter'],
+          summary: 'Move dead-lettered tasks back into their queue (admin)',
+          description:
+            'Body (optional): `{ "limit": 1000, "ids": ["<id in the dead-letter queue>"] }`. Oldest first. List them with GET /v1/queues/{queue}.dead/tasks.',
+          parameters: [queueParam],
+          responses: { '200': { description: '`{ queue, deadLetterQueue, moved }`' }, ...errors(401, 403, 404, 422, 503) },
+        },
+      },
       '/v1/queues/{queue}/tasks': {
         get: {
           tags: ['tasks'],

@@ -57,18 +57,32 @@ export class JobRunner {
     const entry = handlers.get(queue);
     const timeoutSeconds = meta.timeoutSeconds ?? entry?.definition.defaults.timeoutSeconds ?? 60;
     const controller = new AbortController();
-    const running: RunningJob = { queue, id: job.id, retryCount: job.retryCount, controller, heartbeatSeconds: job.heartbeatSeconds ?? null, lastTouch: Date.now() };
+    const running: RunningJob = {
+      queue,
+      id: job.id,
+      retryCount: job.retryCount,
+      controller,
+      heartbeatSeconds: job.heartbeatSeconds ?? null,
+      lastTouch: Date.now(),
+    };
     this.running.set(job.id, running);
     const logger = this.#d.logger.child({ queue, jobId: job.id, attempt, ...(meta.traceparent ? { traceparent: meta.traceparent } : {}) });
     const readyAt = Math.max(new Date(job.startAfter).getTime(), new Date(job.createdOn).getTime());
-    events.emit('job:start', { queue, id: job.id, priority: job.priority, attempt, waitSeconds: Math.max(0, (Date.now() - readyAt) / 1000) });
+    events.emit('job:start', {
+      queue,
+      id: job.id,
+      priority: job.priority,
+      attempt,
+      waitSeconds: Math.max(0, (Date.now() - readyAt) / 1000),
+    });
     const deadline = new Date(Date.now() + timeoutSeconds * 1000);
     const timer = setTimeout(() => controller.abort(new TimeoutError(timeoutSeconds)), timeoutSeconds * 1000);
     let abandonTimer: NodeJS.Timeout | undefined;
     try {
       if (!entry) throw new PermanentError(`no handler for queue ${queue}`);
       const parsed = entry.definition.schema.safeParse(envelope.payload);
-      if (!parsed.success) throw new PermanentError('the stored payload does not match the task type schema', { issues: parsed.error.issues.slice(0, 5) });
+      if (!parsed.success)
+        throw new PermanentError('the stored payload does not match the task type schema', { issues: parsed.error.issues.slice(0, 5) });
       const handled = entry.handle(parsed.data, {
         queue,
         jobId: job.id,
@@ -111,7 +125,14 @@ export class JobRunner {
 
   async #fail(queue: string, job: JobWithMetadata<unknown>, attempt: number, error: Error, logger: Logger, seconds: number): Promise<void> {
     const { boss, executeSql, events } = this.#d;
-    const kind = error instanceof PermanentError ? 'permanent' : error instanceof TimeoutError ? 'timeout' : error instanceof ShutdownError ? 'shutdown' : 'error';
+    const kind =
+      error instanceof PermanentError
+        ? 'permanent'
+        : error instanceof TimeoutError
+          ? 'timeout'
+          : error instanceof ShutdownError
+            ? 'shutdown'
+            : 'error';
     const record = errorRecord(error, attempt);
     const output = { error: record, history: [...historyOf(job.output), record].slice(-HISTORY_LIMIT) };
     const attemptRef = { id: job.id, retryCount: job.retryCount };

@@ -11,10 +11,31 @@ export function observeWorker(registry: Registry, events: WorkerEvents, slots: S
   const labels = ['queue'] as const;
   const started = new Counter({ name: METRICS.jobsStarted, help: 'Job attempts started', labelNames: labels, registers: [registry] });
   const completed = new Counter({ name: METRICS.jobsCompleted, help: 'Jobs completed', labelNames: labels, registers: [registry] });
-  const failed = new Counter({ name: METRICS.jobsFailed, help: 'Job attempts failed, by kind (error, permanent, timeout, shutdown)', labelNames: ['queue', 'kind'], registers: [registry] });
-  const retried = new Counter({ name: METRICS.jobsRetried, help: 'Failed attempts that will be retried', labelNames: labels, registers: [registry] });
-  const dead = new Counter({ name: METRICS.jobsDeadLettered, help: 'Jobs moved to their dead-letter queue', labelNames: labels, registers: [registry] });
-  const run = new Histogram({ name: METRICS.jobRunDuration, help: 'Attempt run time in seconds', labelNames: ['queue', 'outcome'], buckets: RUN_BUCKETS, registers: [registry] });
+  const failed = new Counter({
+    name: METRICS.jobsFailed,
+    help: 'Job attempts failed, by kind (error, permanent, timeout, shutdown)',
+    labelNames: ['queue', 'kind'],
+    registers: [registry],
+  });
+  const retried = new Counter({
+    name: METRICS.jobsRetried,
+    help: 'Failed attempts that will be retried',
+    labelNames: labels,
+    registers: [registry],
+  });
+  const dead = new Counter({
+    name: METRICS.jobsDeadLettered,
+    help: 'Jobs moved to their dead-letter queue',
+    labelNames: labels,
+    registers: [registry],
+  });
+  const run = new Histogram({
+    name: METRICS.jobRunDuration,
+    help: 'Attempt run time in seconds',
+    labelNames: ['queue', 'outcome'],
+    buckets: RUN_BUCKETS,
+    registers: [registry],
+  });
   const wait = new Histogram({
     name: METRICS.jobWait,
     help: 'Time from ready (enqueued or due) to start, in seconds, by queue and priority — rising low-priority wait under load is starvation',
@@ -22,7 +43,12 @@ export function observeWorker(registry: Registry, events: WorkerEvents, slots: S
     buckets: WAIT_BUCKETS,
     registers: [registry],
   });
-  const fetchErrors = new Counter({ name: METRICS.fetchErrors, help: 'Fetch loop errors (database unreachable, …)', labelNames: labels, registers: [registry] });
+  const fetchErrors = new Counter({
+    name: METRICS.fetchErrors,
+    help: 'Fetch loop errors (database unreachable, …)',
+    labelNames: labels,
+    registers: [registry],
+  });
   const abandoned = new Counter({
     name: `${METRICS.jobsFailed.replace('_failed_total', '')}_abandoned_total`,
     help: 'Handlers that ignored their abort signal past the grace period (their slot was released anyway)',

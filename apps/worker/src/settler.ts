@@ -49,7 +49,8 @@ export class Settler {
     } finally {
       this.#flushing.delete(queue);
       if ((this.#pending.get(queue)?.length ?? 0) > 0) void this.#flush(queue);
-      else if (this.#flushing.size === 0 && [...this.#pending.values()].every((l) => l.length === 0)) for (const f of this.#idle.splice(0)) f();
+      else if (this.#flushing.size === 0 && [...this.#pending.values()].every((l) => l.length === 0))
+        for (const f of this.#idle.splice(0)) f();
     }
   }
 

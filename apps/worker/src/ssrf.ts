@@ -66,7 +66,9 @@ export class AllowList {
 
 export class BlockedTargetError extends Error {
   constructor(host: string, address: string) {
-    super(`refusing to deliver to ${host} (${address}): loopback, private, link-local and metadata addresses are blocked unless HTTP_REQUEST_ALLOWED_HOSTS allows them`);
+    super(
+      `refusing to deliver to ${host} (${address}): loopback, private, link-local and metadata addresses are blocked unless HTTP_REQUEST_ALLOWED_HOSTS allows them`,
+    );
     this.name = 'BlockedTargetError';
   }
 }

@@ -4,7 +4,16 @@
  * metrics. `main.ts` gives it real dependencies; tests give it a test database.
  */
 import { createHash } from 'node:crypto';
-import { type Config, getTaskDefinition, healthRoutes, type Logger, metricsRoute, PGBOSS_SCHEMA, TASK_NAMES, trackResource } from '@taskfleet/core';
+import {
+  type Config,
+  getTaskDefinition,
+  healthRoutes,
+  type Logger,
+  metricsRoute,
+  PGBOSS_SCHEMA,
+  TASK_NAMES,
+  trackResource,
+} from '@taskfleet/core';
 import { Hono } from 'hono';
 import pLimit from 'p-limit';
 import type { JobWithMetadata, PgBoss } from 'pg-boss';
@@ -87,14 +96,24 @@ export function createWorker(deps: WorkerDeps): Worker {
   const loops = new Map(
     queues.map((queue) => [
       queue,
-      new QueueLoop({ queue, boss, slots, events, fetchBatch: config.worker.fetchBatch, pollIntervalMs: config.worker.pollIntervalMs, dispatch: dispatch(queue) }),
+      new QueueLoop({
+        queue,
+        boss,
+        slots,
+        events,
+        fetchBatch: config.worker.fetchBatch,
+        pollIntervalMs: config.worker.pollIntervalMs,
+        dispatch: dispatch(queue),
+      }),
     ]),
   );
 
   observeWorker(deps.metrics, events, slots, queues);
   events.on('fetch:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'fetch failed; backing off'));
   events.on('settle:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'settling failed'));
-  events.on('job:abandoned', ({ queue, id }) => logger.error({ queue, jobId: id }, 'handler ignored its abort signal; slot released and job failed'));
+  events.on('job:abandoned', ({ queue, id }) =>
+    logger.error({ queue, jobId: id }, 'handler ignored its abort signal; slot released and job failed'),
+  );
 
   /** Touch running jobs whose queue expects heartbeats, at half their interval. */
   async function beat(): Promise<void> {
@@ -148,7 +167,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       draining = true;
       await Promise.all([...loops.values()].map((l) => l.stop()));
       const all = () => Promise.all([...inflight]);
-      const graceful = await Promise.race([all().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceSeconds * 1000).unref())]);
+      const graceful = await Promise.race([
+        all().then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), graceSeconds * 1000).unref()),
+      ]);
       if (!graceful) {
         logger.warn({ running: runner.running.size }, 'grace period over: aborting running jobs back into their queues');
         runner.abortAll(new ShutdownError());

@@ -16,14 +16,23 @@ afterEach(async () => {
   for (const w of workers.splice(0)) await w.stop(1);
   await db.query(`DELETE FROM pgboss.job`);
 });
-const allIn = (ids: string[], state: string) => async () => [...(await states(db, ids)).values()].filter((s) => s === state).length === ids.length;
+const allIn = (ids: string[], state: string) => async () =>
+  [...(await states(db, ids)).values()].filter((s) => s === state).length === ids.length;
 
 describe('graceful drain', () => {
   it('lets running jobs finish within the grace period, and claims nothing new', async () => {
-    const running = await enqueue(db, 'noop', Array.from({ length: 5 }, () => ({ payload: { sleepMs: 400 } })));
+    const running = await enqueue(
+      db,
+      'noop',
+      Array.from({ length: 5 }, () => ({ payload: { sleepMs: 400 } })),
+    );
     const w = await startTestWorker(db, { WORKER_CONCURRENCY: '5', WORKER_CRITICAL_RESERVED_SLOTS: '0' });
     await waitFor(() => w.worker.slots.active === 5, '5 running');
-    const waiting = await enqueue(db, 'noop', Array.from({ length: 5 }, () => ({})));
+    const waiting = await enqueue(
+      db,
+      'noop',
+      Array.from({ length: 5 }, () => ({})),
+    );
     await w.stop(10);
     expect([...(await states(db, running)).values()]).toEqual(Array(5).fill('completed'));
     expect([...(await states(db, waiting)).values()]).toEqual(Array(5).fill('created'));
@@ -52,7 +61,11 @@ describe('replicas', () => {
       await new Promise((r) => setTimeout(r, 2));
       return null;
     });
-    const ids = await enqueue(db, 'noop', Array.from({ length: 600 }, () => ({})));
+    const ids = await enqueue(
+      db,
+      'noop',
+      Array.from({ length: 600 }, () => ({})),
+    );
     const a = await startTestWorker(db, { WORKER_CONCURRENCY: '20' }, [track]);
     const b = await startTestWorker(db, { WORKER_CONCURRENCY: '20' }, [track]);
     workers.push(a, b);
@@ -61,6 +74,8 @@ describe('replicas', () => {
     a.worker.events.on('job:complete', () => ranA++);
     b.worker.events.on('job:complete', () => ranB++);
     await waitFor(allIn(ids, 'completed'), 'all completed', 30_000);
+    // The events follow the commit by a tick.
+    await waitFor(() => ranA + ranB === 600, 'every completion reported');
     expect(seen.size).toBe(600);
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
     expect(ranA + ranB).toBe(600);
@@ -71,11 +86,22 @@ describe('replicas', () => {
   it("completes a SIGKILLed replica's running jobs on another replica (heartbeat expiry)", { timeout: 60_000 }, async () => {
     // Heartbeats at pg-boss's minimum (10 s) so the test is quick.
     await db.query(`UPDATE pgboss.queue SET heartbeat_seconds = 10 WHERE name = 'noop'`);
-    const ids = await enqueue(db, 'noop', Array.from({ length: 3 }, () => ({ payload: { sleepMs: 120_000 }, maxAttempts: 3, timeoutSeconds: 600 })));
+    const ids = await enqueue(
+      db,
+      'noop',
+      Array.from({ length: 3 }, () => ({ payload: { sleepMs: 120_000 }, maxAttempts: 3, timeoutSeconds: 600 })),
+    );
     const port = await freePort();
     const child: ChildProcess = spawn(process.execPath, ['apps/worker/src/main.ts'], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: db.url, WORKER_PORT: String(port), WORKER_HOST: '127.0.0.1', LOG_LEVEL: 'warn', WORKER_MAINTENANCE_INTERVAL_SECONDS: '1' },
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        WORKER_PORT: String(port),
+        WORKER_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        WORKER_MAINTENANCE_INTERVAL_SECONDS: '1',
+      },
       stdio: 'ignore',
     });
     const exited = new Promise((r) => child.on('exit', r));

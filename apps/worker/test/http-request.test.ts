@@ -69,12 +69,25 @@ const settled = (id: string, state: string) => async () => (await job(id))?.stat
 describe('http.request', () => {
   it('delivers the JSON body with signature, idempotency key and trace headers; 2xx completes with an excerpt', async () => {
     await worker();
-    const [id] = await enqueue(db, 'http.request', [{ payload: { url: `${base}/ok`, body: { order: 42 }, headers: { 'x-custom': 'yes' } } }]);
+    const [id] = await enqueue(db, 'http.request', [
+      { payload: { url: `${base}/ok`, body: { order: 42 }, headers: { 'x-custom': 'yes' } } },
+    ]);
     await waitFor(settled(id as string, 'completed'), 'completed');
-    expect((await job(id as string)).output).toEqual({ status: 200, contentType: 'application/json', body: '{"thanks":true}', truncated: false });
+    expect((await job(id as string)).output).toEqual({
+      status: 200,
+      contentType: 'application/json',
+      body: '{"thanks":true}',
+      truncated: false,
+    });
     const req = received.find((r) => r.path === '/ok');
     expect(req?.body).toBe('{"order":42}');
-    expect(req?.headers).toMatchObject({ 'content-type': 'application/json', 'idempotency-key': id, 'x-taskfleet-task-id': id, 'x-taskfleet-attempt': '1', 'x-custom': 'yes' });
+    expect(req?.headers).toMatchObject({
+      'content-type': 'application/json',
+      'idempotency-key': id,
+      'x-taskfleet-task-id': id,
+      'x-taskfleet-attempt': '1',
+      'x-custom': 'yes',
+    });
     const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(req?.headers['x-taskfleet-signature'])) ?? [];
     expect(v1).toBe(createHmac('sha256', SECRET).update(`${t}.${req?.body}`).digest('hex'));
   });

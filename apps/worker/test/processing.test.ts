@@ -18,11 +18,16 @@ async function start(env: Record<string, string> = {}, handlers = [] as Paramete
   return w;
 }
 
-const allIn = (ids: string[], state: string) => async () => [...(await states(db, ids)).values()].filter((s) => s === state).length === ids.length;
+const allIn = (ids: string[], state: string) => async () =>
+  [...(await states(db, ids)).values()].filter((s) => s === state).length === ids.length;
 
 describe('worker', () => {
   it('drains a queue and stores each output', async () => {
-    const ids = await enqueue(db, 'noop', Array.from({ length: 50 }, (_, i) => ({ payload: { echo: i } })));
+    const ids = await enqueue(
+      db,
+      'noop',
+      Array.from({ length: 50 }, (_, i) => ({ payload: { echo: i } })),
+    );
     await start();
     await waitFor(allIn(ids, 'completed'), '50 completed');
     const { rows } = await db.query(`SELECT output FROM pgboss.job WHERE id = $1`, [ids[7]]);
@@ -39,7 +44,11 @@ describe('worker', () => {
       running--;
       return null;
     });
-    const ids = await enqueue(db, 'noop', Array.from({ length: 120 }, () => ({})));
+    const ids = await enqueue(
+      db,
+      'noop',
+      Array.from({ length: 120 }, () => ({})),
+    );
     await start({ WORKER_CONCURRENCY: '7', WORKER_CRITICAL_RESERVED_SLOTS: '0' }, [counting]);
     await waitFor(allIn(ids, 'completed'), 'all completed');
     expect(peak).toBe(7);
@@ -55,7 +64,11 @@ describe('worker', () => {
       running--;
       return null;
     });
-    const ids = await enqueue(db, 'noop', Array.from({ length: 40 }, () => ({})));
+    const ids = await enqueue(
+      db,
+      'noop',
+      Array.from({ length: 40 }, () => ({})),
+    );
     await start({ WORKER_CONCURRENCY: '20', WORKER_QUEUE_CONCURRENCY: 'noop=3' }, [counting]);
     await waitFor(allIn(ids, 'completed'), 'all completed');
     expect(peak).toBe(3);
@@ -79,7 +92,11 @@ describe('worker', () => {
   });
 
   it('keeps reserved slots for critical tasks while low-priority work fills the rest', async () => {
-    const lows = await enqueue(db, 'noop', Array.from({ length: 20 }, () => ({ payload: { sleepMs: 3000 }, priority: 'low' as const })));
+    const lows = await enqueue(
+      db,
+      'noop',
+      Array.from({ length: 20 }, () => ({ payload: { sleepMs: 3000 }, priority: 'low' as const })),
+    );
     const w = await start({ WORKER_CONCURRENCY: '4', WORKER_CRITICAL_RESERVED_SLOTS: '1' });
     await waitFor(async () => w.worker.slots.active === 3, '3 low jobs running');
     await new Promise((r) => setTimeout(r, 300));
@@ -131,7 +148,10 @@ describe('worker', () => {
     const failure = new Promise<{ kind: string; willRetry: boolean }>((resolve) => w.worker.events.once('job:fail', resolve));
     const f = await failure;
     expect(f).toMatchObject({ kind: 'timeout', willRetry: true });
-    const output = await waitFor(async () => (await db.query(`SELECT output FROM pgboss.job WHERE id = $1`, [id])).rows[0]?.output, 'failure recorded');
+    const output = await waitFor(
+      async () => (await db.query(`SELECT output FROM pgboss.job WHERE id = $1`, [id])).rows[0]?.output,
+      'failure recorded',
+    );
     expect(output.error).toMatchObject({ name: 'TimeoutError', attempt: 1, message: 'the attempt exceeded its 1 s deadline' });
   });
 

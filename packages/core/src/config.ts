@@ -149,7 +149,15 @@ export const ENV_VARS = {
     z
       .string()
       .regex(/^[a-z0-9._-]+=\d+(\s*,\s*[a-z0-9._-]+=\d+)*$/)
-      .transform((v) => Object.fromEntries(v.split(',').map((p) => p.trim().split('=')).map(([q, n]) => [q as string, Number(n)])) as Record<string, number>),
+      .transform(
+        (v) =>
+          Object.fromEntries(
+            v
+              .split(',')
+              .map((p) => p.trim().split('='))
+              .map(([q, n]) => [q as string, Number(n)]),
+          ) as Record<string, number>,
+      ),
     'comma-separated queue=limit pairs, e.g. http.request=50,noop=200',
     'Per-queue limits on slots, within WORKER_CONCURRENCY. Unset: any queue may use every slot.',
   ),
@@ -160,7 +168,12 @@ export const ENV_VARS = {
     'Slots only `critical` tasks may use, so a backlog of lower work cannot delay them (-1: 10% of WORKER_CONCURRENCY, at least 1; 0: none).',
   ),
   WORKER_FETCH_BATCH: intVar(200, 1, 1000, 'Most jobs one fetch claims (never more than free slots).'),
-  WORKER_POLL_INTERVAL_MS: intVar(1000, 50, 60_000, 'How often an idle queue is polled as a backstop to LISTEN/NOTIFY (and for scheduled tasks coming due).'),
+  WORKER_POLL_INTERVAL_MS: intVar(
+    1000,
+    50,
+    60_000,
+    'How often an idle queue is polled as a backstop to LISTEN/NOTIFY (and for scheduled tasks coming due).',
+  ),
   WORKER_SETTLE_BATCH: intVar(200, 1, 5000, 'Most completions settled in one statement.'),
   WORKER_ABANDON_GRACE_MS: intVar(
     5000,
@@ -177,7 +190,7 @@ export const ENV_VARS = {
   HTTP_REQUEST_ALLOWED_HOSTS: optionalVar(
     z
       .string()
-      .regex(/^[A-Za-z0-9.:*\/_-]+(\s*,\s*[A-Za-z0-9.:*\/_-]+)*$/)
+      .regex(/^[A-Za-z0-9.:*/_-]+(\s*,\s*[A-Za-z0-9.:*/_-]+)*$/)
       .transform((v) => v.split(',').map((s) => s.trim().toLowerCase())),
     'comma-separated host names, IPs or CIDRs',
     'http.request targets allowed even though they resolve to loopback, private, link-local or metadata addresses (refused by default: SSRF).',

@@ -6,6 +6,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import {
   type Config,
+  deadLetterQueueFor,
   getTaskDefinition,
   isDeadLetterQueue,
   type Logger,
@@ -363,6 +364,28 @@ export function taskRoutes(deps: TaskRouteDeps): Hono {
     if (!now) throw problems.notFound('The task no longer exists.');
     return c.json(toTaskView(now, baseUrl(c, config)));
   }
+
+  const redriveSchema = z.strictObject({
+    limit: z.number().int().min(1).max(10_000).default(1000),
+    ids: z.array(z.string().regex(UUID, 'must be a task id (UUID)')).min(1).max(10_000).optional(),
+  });
+
+  // `POST /v1/queues/{queue}/dead-letter:redrive`: move dead-lettered tasks back into their queue
+  // (oldest first), as new attempts with the queue's retry settings. Admin only.
+  app.post('/v1/queues/:queue/:op{dead-letter:redrive}', async (c) => {
+    const queue = c.req.param('queue');
+    const def = requireTaskType(queue);
+    requireScope(c, 'admin');
+    if (!def.defaults.deadLetter) throw problems.notFound(`${queue} has no dead-letter queue.`);
+    const body =
+      c.req.header('content-length') === '0' || !c.req.header('content-type') ? {} : await readJsonBody(c, config.api.bodyLimitBytes);
+    const parsed = redriveSchema.safeParse(body);
+    if (!parsed.success) throw problems.validation(zodFieldErrors(parsed.error));
+    const dead = deadLetterQueueFor(queue);
+    const moved = await boss.redrive(dead, { limit: parsed.data.limit, ...(parsed.data.ids ? { ids: parsed.data.ids } : {}) });
+    deps.logger.info({ queue, deadLetterQueue: dead, moved }, 'redrove dead-lettered tasks');
+    return c.json({ queue, deadLetterQueue: dead, moved });
+  });
 
   return app;
 }

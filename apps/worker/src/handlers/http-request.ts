@@ -39,7 +39,8 @@ function guardedLookup(allow: AllowList) {
     dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => {
       if (err) return callback(err, []);
       for (const a of addresses) {
-        if (isBlockedAddress(a.address) && !allow.allows(hostname, a.address)) return callback(new BlockedTargetError(hostname, a.address), []);
+        if (isBlockedAddress(a.address) && !allow.allows(hostname, a.address))
+          return callback(new BlockedTargetError(hostname, a.address), []);
       }
       if (options.all) return callback(null, addresses);
       const first = addresses[0] as LookupAddress;
@@ -77,7 +78,8 @@ export function createHttpRequestHandler(config: Config): HandlerEntry & { close
     const url = new URL(payload.url);
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     // Literal IPs never reach the lookup hook.
-    if (isIP(host) && isBlockedAddress(host) && !allow.allows(host, host)) throw new PermanentError(new BlockedTargetError(host, host).message);
+    if (isIP(host) && isBlockedAddress(host) && !allow.allows(host, host))
+      throw new PermanentError(new BlockedTargetError(host, host).message);
     const body = payload.body === undefined ? undefined : JSON.stringify(payload.body);
     const headers: Record<string, string> = {
       'user-agent': 'taskfleet/0.1 (+http.request)',
@@ -86,12 +88,20 @@ export function createHttpRequestHandler(config: Config): HandlerEntry & { close
       'x-taskfleet-attempt': String(ctx.attempt),
       ...payload.headers,
     };
-    if (body !== undefined && !Object.keys(payload.headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    if (body !== undefined && !Object.keys(payload.headers).some((h) => h.toLowerCase() === 'content-type'))
+      headers['content-type'] = 'application/json';
     if (ctx.traceparent) headers.traceparent = ctx.traceparent;
     if (config.httpRequest.signingSecret) headers[SIGNATURE_HEADER] = signature(config.httpRequest.signingSecret, body ?? '');
     let res: Awaited<ReturnType<typeof fetch>>;
     try {
-      res = await fetch(url, { method: payload.method, headers, ...(body !== undefined ? { body } : {}), signal: ctx.signal, redirect: 'manual', dispatcher: agent });
+      res = await fetch(url, {
+        method: payload.method,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        signal: ctx.signal,
+        redirect: 'manual',
+        dispatcher: agent,
+      });
     } catch (err) {
       const cause = (err as { cause?: unknown }).cause;
       if (cause instanceof BlockedTargetError) throw new PermanentError(cause.message);
@@ -103,9 +113,13 @@ export function createHttpRequestHandler(config: Config): HandlerEntry & { close
     const details = { status: res.status, body: text.slice(0, 500) };
     if (res.status === 429 || res.status === 408 || res.status >= 500) {
       const retryAfterSeconds = parseRetryAfter(res.headers.get('retry-after'));
-      throw new RetryableError(`receiver answered ${res.status}`, { details, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) });
+      throw new RetryableError(`receiver answered ${res.status}`, {
+        details,
+        ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+      });
     }
-    if (res.status >= 300 && res.status < 400) throw new PermanentError(`receiver answered ${res.status} (redirects are not followed)`, details);
+    if (res.status >= 300 && res.status < 400)
+      throw new PermanentError(`receiver answered ${res.status} (redirects are not followed)`, details);
     throw new PermanentError(`receiver answered ${res.status}`, details);
   });
   return { ...entry, close: () => agent.close() };

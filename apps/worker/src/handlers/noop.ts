@@ -7,10 +7,14 @@ export const noopHandler = defineHandler(noopTask, async (payload, ctx) => {
   if (payload.sleepMs) {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, payload.sleepMs);
-      ctx.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        reject(ctx.signal.reason);
-      }, { once: true });
+      ctx.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(ctx.signal.reason);
+        },
+        { once: true },
+      );
     });
   }
   if (payload.failPermanently) throw new PermanentError('noop asked to fail permanently');

@@ -23,19 +23,31 @@ export async function completeJobs(executeSql: ExecuteSql, queue: string, items:
            FROM unnest($2::uuid[], $3::int[], $4::jsonb[]) AS i(id, retry_count, output)
            WHERE j.name = $1 AND j.id = i.id AND j.retry_count = i.retry_count AND j.state = 'active'
            RETURNING j.id`,
-    values: [queue, items.map((i) => i.id), items.map((i) => i.retryCount), items.map((i) => (i.output === undefined ? null : JSON.stringify(i.output)))],
+    values: [
+      queue,
+      items.map((i) => i.id),
+      items.map((i) => i.retryCount),
+      items.map((i) => (i.output === undefined ? null : JSON.stringify(i.output))),
+    ],
   });
   return rows.map((r: { id: string }) => r.id);
 }
 
 /** Make the running attempt the last one (a permanent error): the next fail() is terminal. */
 export async function makeLastAttempt(executeSql: ExecuteSql, queue: string, id: string, retryCount: number): Promise<void> {
-  await executeSql(`UPDATE ${S}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2 AND retry_count = $3 AND state = 'active'`, [queue, id, retryCount]);
+  await executeSql(`UPDATE ${S}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2 AND retry_count = $3 AND state = 'active'`, [
+    queue,
+    id,
+    retryCount,
+  ]);
 }
 
 /** Give the attempt back (shutdown): the next fail() retries without using up an attempt. */
 export async function refundAttempt(executeSql: ExecuteSql, queue: string, id: string, retryCount: number): Promise<void> {
-  await executeSql(`UPDATE ${S}.job SET retry_limit = retry_limit + 1 WHERE name = $1 AND id = $2 AND retry_count = $3 AND state = 'active'`, [queue, id, retryCount]);
+  await executeSql(
+    `UPDATE ${S}.job SET retry_limit = retry_limit + 1 WHERE name = $1 AND id = $2 AND retry_count = $3 AND state = 'active'`,
+    [queue, id, retryCount],
+  );
 }
 
 /** After fail() scheduled a retry, push it back to honour a receiver's Retry-After. */
