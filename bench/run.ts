@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { runIngest } from './scenarios/ingest.ts';
+import { runWorkerBench } from './scenarios/worker.ts';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -30,6 +31,9 @@ const scenarios: Record<string, () => Promise<void>> = {
       log,
     ),
 };
+
+scenarios.worker = () =>
+  runWorkerBench(quick ? { backlog: 2000, baselineSeconds: 2, latencySamples: 20, prioritySeconds: 2 } : { backlog: 100_000, baselineSeconds: 10, latencySamples: 200, prioritySeconds: 10 }, log);
 
 const chosen = positionals.length ? positionals : Object.keys(scenarios);
 for (const name of chosen) {

@@ -65,6 +65,12 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
+/** Every child still running is killed when the benchmark exits, even on a crash. */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 export async function startProcess(script: string, env: Record<string, string>, readyPath = '/readyz'): Promise<Proc> {
   const port = await freePort();
   const child = spawn(process.execPath, [script], {
@@ -76,10 +82,14 @@ export async function startProcess(script: string, env: Record<string, string>, 
       PORT: String(port),
       API_PORT: String(port),
       API_HOST: '127.0.0.1',
+      WORKER_PORT: String(port),
+      WORKER_HOST: '127.0.0.1',
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.BENCH_CHILD_LOGS ? 'inherit' : 'ignore', 'inherit'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
