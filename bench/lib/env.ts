@@ -28,7 +28,7 @@ export async function benchDatabase(): Promise<BenchDatabase> {
     const server = await startEmbeddedPostgres({
       dataDir: path.join(dir, 'pg'),
       port: await freePort(),
-      settings: { max_connections: 300 },
+      settings: { max_connections: 300, ...(process.env.BENCH_PGSS ? { shared_preload_libraries: 'pg_stat_statements' } : {}) },
     });
     adminUrl = server.url;
     stopServer = () => server.stop();

@@ -137,6 +137,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     unix_socket_directories: '',
     max_connections: 200,
     shared_buffers: '256MB',
+    // Queue tables churn: let autovacuum look every second (the job table's own thresholds are in
+    // migrations/000003). A busy production server wants the same (README, operations).
+    autovacuum_naptime: '1s',
     ...options.settings,
   };
   const args = ['-D', dataDir, '-p', String(options.port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
