@@ -33,7 +33,12 @@ const scenarios: Record<string, () => Promise<void>> = {
 };
 
 scenarios.worker = () =>
-  runWorkerBench(quick ? { backlog: 2000, baselineSeconds: 2, latencySamples: 20, prioritySeconds: 2 } : { backlog: 100_000, baselineSeconds: 10, latencySamples: 200, prioritySeconds: 10 }, log);
+  runWorkerBench(
+    quick
+      ? { backlog: 2000, baselineSeconds: 2, latencySamples: 20, prioritySeconds: 2 }
+      : { backlog: 100_000, baselineSeconds: 10, latencySamples: 200, prioritySeconds: 10 },
+    log,
+  );
 
 const chosen = positionals.length ? positionals : Object.keys(scenarios);
 for (const name of chosen) {

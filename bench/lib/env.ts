@@ -6,6 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { applyMigrations, createLogger, loadConfig } from '@taskfleet/core';
 import { freePort, startEmbeddedPostgres } from '../../scripts/lib/embedded-postgres.ts';
+import { APP_NODE_FLAGS } from '../../scripts/lib/node-flags.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -73,7 +74,8 @@ process.once('exit', () => {
 
 export async function startProcess(script: string, env: Record<string, string>, readyPath = '/readyz'): Promise<Proc> {
   const port = await freePort();
-  const child = spawn(process.execPath, [script], {
+  const flags = script.startsWith('apps/') ? APP_NODE_FLAGS : [];
+  const child = spawn(process.execPath, [...flags, script], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -3,14 +3,23 @@ import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { PRIORITIES, type PriorityName } from '@taskfleet/core';
 
-export async function prefill(url: string, queue: string, count: number, payload: object = {}, priority: PriorityName = 'normal'): Promise<void> {
+export async function prefill(
+  url: string,
+  queue: string,
+  count: number,
+  payload: object = {},
+  priority: PriorityName = 'normal',
+): Promise<void> {
   const boss = new PgBoss({ connectionString: url, max: 4, supervise: false, schedule: false, migrate: false });
   boss.on('error', () => {});
   await boss.start();
   const batch = 5000;
   const work: Promise<unknown>[] = [];
   for (let done = 0; done < count; done += batch) {
-    const rows = Array.from({ length: Math.min(batch, count - done) }, () => ({ data: { payload, meta: { submitter: null } }, priority: PRIORITIES[priority] }));
+    const rows = Array.from({ length: Math.min(batch, count - done) }, () => ({
+      data: { payload, meta: { submitter: null } },
+      priority: PRIORITIES[priority],
+    }));
     work.push(boss.insert(queue, rows));
     if (work.length >= 4) await Promise.all(work.splice(0));
   }
@@ -29,7 +38,10 @@ export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T
 }
 
 export async function countState(c: pg.Client, queue: string, state: string): Promise<number> {
-  return (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = $2`, [queue, state])).rows[0]?.n ?? 0;
+  return (
+    (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = $2`, [queue, state])).rows[0]?.n ??
+    0
+  );
 }
 
 export function percentile(sorted: number[], p: number): number {

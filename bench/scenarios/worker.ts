@@ -61,7 +61,14 @@ async function drainTaskfleet(url: string, backlog: number, replicas: number, lo
 }
 
 /** pg-boss work() over a bounded window: jobs/s completed. */
-async function drainPgBossWork(url: string, backlog: number, seconds: number, options: Record<string, number> | undefined, label: string, log: Log) {
+async function drainPgBossWork(
+  url: string,
+  backlog: number,
+  seconds: number,
+  options: Record<string, number> | undefined,
+  label: string,
+  log: Log,
+) {
   await withClient(url, (c) => c.query('TRUNCATE pgboss.job_common'));
   await prefill(url, 'noop', backlog);
   const boss = new PgBoss({ connectionString: url, max: 10, supervise: false, schedule: false, migrate: false });
@@ -69,12 +76,15 @@ async function drainPgBossWork(url: string, backlog: number, seconds: number, op
   await boss.start();
   let done = 0;
   const t0 = performance.now();
-  if (options) await boss.work('noop', options, async (jobs) => void (done += jobs.length));
-  else await boss.work('noop', async (jobs) => void (done += jobs.length));
+  const count = async (jobs: unknown[]) => {
+    done += jobs.length;
+  };
+  if (options) await boss.work('noop', options, count);
+  else await boss.work('noop', count);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const elapsed = (performance.now() - t0) / 1000;
   await boss.stop({ graceful: false });
-  const rate = Math.round(done / elapsed);
+  const rate = Math.round((done / elapsed) * 100) / 100;
   log(`  pg-boss work() ${label}: ${done} jobs in ${elapsed.toFixed(1)} s → ${rate} jobs/s`);
   return { label, jobs: done, seconds: elapsed, jobsPerSecond: rate };
 }
@@ -143,8 +153,22 @@ export async function runWorkerBench(opts: WorkerBenchOptions, log: Log) {
   const db = await benchDatabase();
   try {
     log(`drain: ${opts.backlog} no-op jobs`);
-    const baselineDefaults = await drainPgBossWork(db.url, Math.min(opts.backlog, 20_000), opts.baselineSeconds, undefined, 'defaults', log);
-    const baselineTuned = await drainPgBossWork(db.url, Math.min(opts.backlog, 20_000), opts.baselineSeconds, { batchSize: 100, pollingIntervalSeconds: 0.5 }, 'batchSize 100, polling 0.5 s', log);
+    const baselineDefaults = await drainPgBossWork(
+      db.url,
+      Math.min(opts.backlog, 20_000),
+      opts.baselineSeconds,
+      undefined,
+      'defaults',
+      log,
+    );
+    const baselineTuned = await drainPgBossWork(
+      db.url,
+      Math.min(opts.backlog, 20_000),
+      opts.baselineSeconds,
+      { batchSize: 100, pollingIntervalSeconds: 0.5 },
+      'batchSize 100, polling 0.5 s',
+      log,
+    );
     const one = await drainTaskfleet(db.url, opts.backlog, 1, log);
     const two = await drainTaskfleet(db.url, opts.backlog, 2, log);
     log('latency: idle pickup');
@@ -163,11 +187,25 @@ export async function runWorkerBench(opts: WorkerBenchOptions, log: Log) {
     const file = await writeResult('worker', summary);
     console.table([
       { what: 'pg-boss work() defaults', 'jobs/s': baselineDefaults.jobsPerSecond, ratio: 1 },
-      { what: 'pg-boss work() batch 100, 0.5 s', 'jobs/s': baselineTuned.jobsPerSecond, ratio: (baselineTuned.jobsPerSecond / baselineDefaults.jobsPerSecond).toFixed(1) },
-      { what: 'taskfleet worker ×1 (defaults)', 'jobs/s': one.jobsPerSecond, ratio: (one.jobsPerSecond / baselineDefaults.jobsPerSecond).toFixed(1) },
-      { what: 'taskfleet worker ×2 (defaults)', 'jobs/s': two.jobsPerSecond, ratio: (two.jobsPerSecond / baselineDefaults.jobsPerSecond).toFixed(1) },
+      {
+        what: 'pg-boss work() batch 100, 0.5 s',
+        'jobs/s': baselineTuned.jobsPerSecond,
+        ratio: (baselineTuned.jobsPerSecond / baselineDefaults.jobsPerSecond).toFixed(1),
+      },
+      {
+        what: 'taskfleet worker ×1 (defaults)',
+        'jobs/s': one.jobsPerSecond,
+        ratio: (one.jobsPerSecond / baselineDefaults.jobsPerSecond).toFixed(1),
+      },
+      {
+        what: 'taskfleet worker ×2 (defaults)',
+        'jobs/s': two.jobsPerSecond,
+        ratio: (two.jobsPerSecond / baselineDefaults.jobsPerSecond).toFixed(1),
+      },
     ]);
-    console.log(`targets: drain ≥ 10000 jobs/s (×1: ${one.jobsPerSecond}); idle pickup p50 ≤ 5 ms (${idle.p50}), p99 ≤ 25 ms (${idle.p99}); critical p99 ≤ 100 ms (${prio.p99}); worker RSS < 150 MB (${one.maxRssMb})`);
+    console.log(
+      `targets: drain ≥ 10000 jobs/s (×1: ${one.jobsPerSecond}); idle pickup p50 ≤ 5 ms (${idle.p50}), p99 ≤ 25 ms (${idle.p99}); critical p99 ≤ 100 ms (${prio.p99}); worker RSS < 150 MB (${one.maxRssMb})`,
+    );
     console.log(`results: ${file}`);
   } finally {
     await db.stop();
