@@ -43,8 +43,8 @@ interface Item {
   row: JobInsert & { id: string };
   resolve: (inserted: boolean) => void;
   reject: (err: unknown) => void;
-  timer: NodeJS.Timeout | undefined;
-  waiting: boolean;
+  /** performance.now() when it joined the buffer. */
+  since: number;
 }
 
 export interface GroupCommitOptions {
@@ -119,9 +119,25 @@ export class GroupCommitter {
   #scheduled = false;
   #closed = false;
   #idle: (() => void)[] = [];
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: GroupCommitOptions) {
     this.#o = options;
+  }
+
+  /**
+   * Time out rows that waited too long. One sweep for the whole buffer (the oldest rows are at its
+   * head) instead of a timer per row: timers were a measurable share of an enqueue's CPU.
+   */
+  #sweep(): void {
+    const limit = performance.now() - this.#o.timeoutMs;
+    let expired = 0;
+    while (expired < this.#pending.length && (this.#pending[expired] as Item).since <= limit) expired++;
+    for (const item of this.#pending.splice(0, expired)) item.reject(new GroupCommitTimeoutError(this.#o.timeoutMs));
+    if (this.#pending.length === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
   }
 
   /** Rows waiting for a flush. */
@@ -138,16 +154,11 @@ export class GroupCommitter {
     if (this.#closed) return Promise.reject(new GroupCommitClosedError());
     if (this.#pending.length >= this.#o.queueLimit) return Promise.reject(new GroupCommitFullError(this.#o.queueLimit));
     return new Promise<boolean>((resolve, reject) => {
-      const item: Item = { queue, row, resolve, reject, timer: undefined, waiting: true };
-      item.timer = setTimeout(() => {
-        if (!item.waiting) return;
-        const i = this.#pending.indexOf(item);
-        if (i >= 0) this.#pending.splice(i, 1);
-        item.waiting = false;
-        reject(new GroupCommitTimeoutError(this.#o.timeoutMs));
-      }, this.#o.timeoutMs);
-      item.timer.unref();
-      this.#pending.push(item);
+      this.#pending.push({ queue, row, resolve, reject, since: performance.now() });
+      if (!this.#sweeper) {
+        this.#sweeper = setInterval(() => this.#sweep(), Math.max(10, Math.min(1000, this.#o.timeoutMs / 10)));
+        this.#sweeper.unref();
+      }
       this.#schedule();
     });
   }
@@ -168,10 +179,6 @@ export class GroupCommitter {
     const batch = this.#pending.splice(0, this.#o.maxRows);
     this.#inFlight++;
     this.#schedule(); // more waiting and a free slot: start the next flush too
-    for (const item of batch) {
-      item.waiting = false;
-      clearTimeout(item.timer);
-    }
     try {
       const byQueue = new Map<string, Item[]>();
       for (const item of batch) {
