@@ -109,10 +109,10 @@ describe('worker', () => {
   });
 
   it('retries with backoff, then completes', async () => {
-    const [id] = await enqueue(db, 'noop', [{ payload: { failAttempts: 2 }, maxAttempts: 3 }]);
     const starts: number[] = [];
     const w = await start();
-    w.worker.events.on('job:start', (e) => e.id === id && starts.push(Date.now()));
+    w.worker.events.on('job:start', () => starts.push(Date.now())); // listening before the task exists
+    const [id] = await enqueue(db, 'noop', [{ payload: { failAttempts: 2 }, maxAttempts: 3 }]);
     await waitFor(allIn([id as string], 'completed'), 'completed after retries', 20_000);
     expect(starts).toHaveLength(3);
     // noop retries after 1 s, doubling with jitter (pg-boss backoff): each gap is at least ~0.5 s.
