@@ -6,7 +6,7 @@
  * authentication → per-key rate limit → task and queue routes (admission control, validation,
  * group commit) → one problem+json error handler.
  */
-import { type Config, healthRoutes, type Logger, metricsRoute } from '@taskfleet/core';
+import { type Config, healthRoutes, type Logger, metricsRoute, QueueStatsExporter, TASK_NAMES } from '@taskfleet/core';
 import { Hono } from 'hono';
 import type { PgBoss } from 'pg-boss';
 import type { Registry } from 'prom-client';
@@ -38,6 +38,7 @@ export interface Api {
   committer: GroupCommitter;
   metrics: ApiMetrics;
   shedder: DepthShedder;
+  queueStats: QueueStatsExporter;
 }
 
 export function createApi(deps: ApiDeps): Api {
@@ -59,6 +60,9 @@ export function createApi(deps: ApiDeps): Api {
     },
   });
   const shedder = new DepthShedder(executeSql, config.api.shedReadyDepth, logger);
+  // API replicas export the queue gauges too, so autoscaling works even with zero workers.
+  const queueStats = new QueueStatsExporter({ executeSql, registry: deps.metrics, logger, intervalSeconds: config.queueStatsIntervalSeconds, queues: TASK_NAMES });
+  queueStats.start();
   const stats = new QueueStats(executeSql);
 
   const app = new Hono();
@@ -83,7 +87,17 @@ export function createApi(deps: ApiDeps): Api {
   );
   app.onError(errorHandler(logger));
   const closer = committer;
-  return { app, committer: closer, metrics, shedder, close: () => closer.close() };
+  return {
+    app,
+    committer: closer,
+    metrics,
+    shedder,
+    queueStats,
+    close: async () => {
+      await closer.close();
+      await queueStats.stop();
+    },
+  };
 }
 
 /** The Hono app alone (route tests). */

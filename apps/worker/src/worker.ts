@@ -11,6 +11,7 @@ import {
   type Logger,
   metricsRoute,
   PGBOSS_SCHEMA,
+  QueueStatsExporter,
   TASK_NAMES,
   trackResource,
 } from '@taskfleet/core';
@@ -109,6 +110,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   );
 
   observeWorker(deps.metrics, events, slots, queues);
+  const queueStats = new QueueStatsExporter({ executeSql, registry: deps.metrics, logger, intervalSeconds: config.queueStatsIntervalSeconds, queues: TASK_NAMES });
   events.on('fetch:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'fetch failed; backing off'));
   events.on('settle:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'settling failed'));
   events.on('job:abandoned', ({ queue, id }) =>
@@ -160,6 +162,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       heartbeat = setInterval(() => void beat(), 2000);
       heartbeat.unref();
       for (const loop of loops.values()) loop.start();
+      queueStats.start();
       logger.info({ queues, concurrency: slots.total, reservedCritical: slots.reserved }, 'worker started');
     },
     async stop(graceSeconds = config.worker.shutdownGraceSeconds) {
@@ -177,6 +180,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         await all();
       }
       await settler.drain();
+      await queueStats.stop();
       clearInterval(heartbeat);
       await listener?.close().catch(() => undefined);
       await handlers.close();

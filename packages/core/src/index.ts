@@ -17,3 +17,5 @@ export * from './http/serve.ts';
 export * from './lifecycle.ts';
 export * from './api-keys.ts';
 export * from './tasks/envelope.ts';
+export * from './queue-stats/exporter.ts';
+export * from './queue-stats/query.ts';

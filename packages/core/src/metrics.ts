@@ -28,6 +28,8 @@ export const METRICS = {
   /** Queue gauges */
   queueDepth: `${METRIC_PREFIX}queue_depth`,
   queueOldestReadyAge: `${METRIC_PREFIX}queue_oldest_ready_age_seconds`,
+  queueReadyByPriority: `${METRIC_PREFIX}queue_ready`,
+  queueStatsAge: `${METRIC_PREFIX}queue_stats_age_seconds`,
 } as const;
 
 export function createMetricsRegistry(role: string, labels: Record<string, string> = {}): Registry {

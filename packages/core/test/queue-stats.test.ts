@@ -1,0 +1,75 @@
+/** Queue gauges: exact against the database, one computation per interval for the whole fleet. */
+import { createBoss, createMetricsRegistry, QueueStatsExporter, startBoss, TASK_NAMES } from '@taskfleet/core';
+import type { PgBoss } from 'pg-boss';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../../../test-support/database.ts';
+import { enqueue } from '../../../test-support/enqueue.ts';
+
+const db = useTestDatabase();
+let boss: PgBoss;
+beforeAll(async () => {
+  boss = await startBoss(createBoss({ config: db.config(), role: 'test', logger: db.logger, max: 4, supervise: false, listen: false }), db.logger);
+});
+afterAll(() => boss.stop({ graceful: false, close: true }));
+
+const registries = new WeakMap<QueueStatsExporter, ReturnType<typeof createMetricsRegistry>>();
+const exporter = (intervalSeconds = 60) => {
+  const registry = createMetricsRegistry('test');
+  const e = new QueueStatsExporter({ executeSql: (t, v) => boss.getDb().executeSql(t, v), registry, logger: db.logger, intervalSeconds, queues: TASK_NAMES });
+  registries.set(e, registry);
+  return e;
+};
+
+describe('queue stats', () => {
+  it('exports depth by state and priority and the oldest ready age, matching the database', async () => {
+    await enqueue(db, 'noop', [{ priority: 'low' }, { priority: 'low' }, { priority: 'critical' }, { delaySeconds: 600 }]);
+    await enqueue(db, 'http.request', [{ payload: { url: 'https://example.com' } }]);
+    const [claimed] = await boss.fetch('noop', { batchSize: 1 }); // one active (the critical one)
+    expect(claimed).toBeDefined();
+    await db.query(`UPDATE pgboss.job SET start_after = now() - interval '90 seconds' WHERE name = 'noop' AND state = 'created' AND start_after <= now()`);
+    const dead = await enqueue(db, 'noop.dead', [{}, {}]);
+    expect(dead).toHaveLength(2);
+    const e = exporter();
+    await e.refresh();
+    const text = (await registries.get(e)?.metrics()) ?? '';
+    expect(text).toMatch(/taskfleet_queue_depth\{queue="noop",state="ready",role="test"\} 2/);
+    expect(text).toMatch(/taskfleet_queue_depth\{queue="noop",state="scheduled",role="test"\} 1/);
+    expect(text).toMatch(/taskfleet_queue_depth\{queue="noop",state="active",role="test"\} 1/);
+    expect(text).toMatch(/taskfleet_queue_depth\{queue="noop",state="dead_lettered",role="test"\} 2/);
+    expect(text).toMatch(/taskfleet_queue_depth\{queue="http.request",state="ready",role="test"\} 1/);
+    expect(text).toMatch(/taskfleet_queue_ready\{queue="noop",priority="low",role="test"\} 2/);
+    expect(text).toMatch(/taskfleet_queue_ready\{queue="noop",priority="critical",role="test"\} 0/);
+    const age = Number(/taskfleet_queue_oldest_ready_age_seconds\{queue="noop",role="test"\} (\S+)/.exec(text)?.[1]);
+    expect(age).toBeGreaterThanOrEqual(90);
+    expect(age).toBeLessThan(120);
+    expect(text).not.toMatch(/queue="noop.dead"/);
+    await e.stop();
+  });
+
+  it('computes once per interval however many replicas refresh', async () => {
+    await db.query(`UPDATE taskfleet.queue_stats SET claimed_at = '-infinity'`);
+    const replicas = [exporter(), exporter(), exporter()];
+    await Promise.all(replicas.map((r) => r.refresh()));
+    await Promise.all(replicas.map((r) => r.refresh()));
+    expect(replicas.reduce((n, r) => n + r.computations, 0)).toBe(1);
+    const snapshots = replicas.map((r) => JSON.stringify([...r.depthByQueue()]));
+    expect(new Set(snapshots).size).toBe(1);
+  });
+
+  it('serves the last snapshot when the database is gone', async () => {
+    const e = exporter();
+    await e.refresh();
+    const before = JSON.stringify([...e.depthByQueue()]);
+    const broken = new QueueStatsExporter({
+      executeSql: async () => {
+        throw new Error('connection refused');
+      },
+      registry: createMetricsRegistry('test'),
+      logger: db.logger,
+      intervalSeconds: 1,
+      queues: TASK_NAMES,
+    });
+    await expect(broken.refresh()).resolves.toBeUndefined();
+    expect(JSON.stringify([...e.depthByQueue()])).toBe(before);
+  });
+});
