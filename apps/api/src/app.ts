@@ -61,7 +61,13 @@ export function createApi(deps: ApiDeps): Api {
   });
   const shedder = new DepthShedder(executeSql, config.api.shedReadyDepth, logger);
   // API replicas export the queue gauges too, so autoscaling works even with zero workers.
-  const queueStats = new QueueStatsExporter({ executeSql, registry: deps.metrics, logger, intervalSeconds: config.queueStatsIntervalSeconds, queues: TASK_NAMES });
+  const queueStats = new QueueStatsExporter({
+    executeSql,
+    registry: deps.metrics,
+    logger,
+    intervalSeconds: config.queueStatsIntervalSeconds,
+    queues: TASK_NAMES,
+  });
   queueStats.start();
   const stats = new QueueStats(executeSql);
 

@@ -110,7 +110,13 @@ export function createWorker(deps: WorkerDeps): Worker {
   );
 
   observeWorker(deps.metrics, events, slots, queues);
-  const queueStats = new QueueStatsExporter({ executeSql, registry: deps.metrics, logger, intervalSeconds: config.queueStatsIntervalSeconds, queues: TASK_NAMES });
+  const queueStats = new QueueStatsExporter({
+    executeSql,
+    registry: deps.metrics,
+    logger,
+    intervalSeconds: config.queueStatsIntervalSeconds,
+    queues: TASK_NAMES,
+  });
   events.on('fetch:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'fetch failed; backing off'));
   events.on('settle:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'settling failed'));
   events.on('job:abandoned', ({ queue, id }) =>

@@ -136,7 +136,12 @@ export const ENV_VARS = {
     1_000_000_000,
     'Per-queue high-water mark: when a queue has more ready tasks than this, new tasks for it get 503 + Retry-After (0 = off).',
   ),
-  QUEUE_STATS_INTERVAL_SECONDS: intVar(5, 1, 300, 'How often the fleet recomputes the queue-depth snapshot behind the queue gauges (one query per interval for the whole fleet).'),
+  QUEUE_STATS_INTERVAL_SECONDS: intVar(
+    5,
+    1,
+    300,
+    'How often the fleet recomputes the queue-depth snapshot behind the queue gauges (one query per interval for the whole fleet).',
+  ),
   API_PUBLIC_URL: optionalVar(z.url(), 'an http(s) URL', 'Base URL put in status links. Unset: taken from the request.'),
   WORKER_HOST: stringVar('0.0.0.0', 'a host name or IP address', 'Interface the worker health/metrics server listens on.'),
   WORKER_PORT: intVar(9464, 1, 65535, 'Port of the worker health/metrics server (`npm start` gives replica i the port WORKER_PORT+i).'),

@@ -8,14 +8,23 @@ import { enqueue } from '../../../test-support/enqueue.ts';
 const db = useTestDatabase();
 let boss: PgBoss;
 beforeAll(async () => {
-  boss = await startBoss(createBoss({ config: db.config(), role: 'test', logger: db.logger, max: 4, supervise: false, listen: false }), db.logger);
+  boss = await startBoss(
+    createBoss({ config: db.config(), role: 'test', logger: db.logger, max: 4, supervise: false, listen: false }),
+    db.logger,
+  );
 });
 afterAll(() => boss.stop({ graceful: false, close: true }));
 
 const registries = new WeakMap<QueueStatsExporter, ReturnType<typeof createMetricsRegistry>>();
 const exporter = (intervalSeconds = 60) => {
   const registry = createMetricsRegistry('test');
-  const e = new QueueStatsExporter({ executeSql: (t, v) => boss.getDb().executeSql(t, v), registry, logger: db.logger, intervalSeconds, queues: TASK_NAMES });
+  const e = new QueueStatsExporter({
+    executeSql: (t, v) => boss.getDb().executeSql(t, v),
+    registry,
+    logger: db.logger,
+    intervalSeconds,
+    queues: TASK_NAMES,
+  });
   registries.set(e, registry);
   return e;
 };
@@ -26,7 +35,9 @@ describe('queue stats', () => {
     await enqueue(db, 'http.request', [{ payload: { url: 'https://example.com' } }]);
     const [claimed] = await boss.fetch('noop', { batchSize: 1 }); // one active (the critical one)
     expect(claimed).toBeDefined();
-    await db.query(`UPDATE pgboss.job SET start_after = now() - interval '90 seconds' WHERE name = 'noop' AND state = 'created' AND start_after <= now()`);
+    await db.query(
+      `UPDATE pgboss.job SET start_after = now() - interval '90 seconds' WHERE name = 'noop' AND state = 'created' AND start_after <= now()`,
+    );
     const dead = await enqueue(db, 'noop.dead', [{}, {}]);
     expect(dead).toHaveLength(2);
     const e = exporter();

@@ -49,7 +49,8 @@ export class QueueStatsExporter {
       registers,
       collect() {
         this.reset();
-        for (const [queue, byState] of exporter.depthByQueue()) for (const [state, n] of Object.entries(byState)) this.set({ queue, state }, n);
+        for (const [queue, byState] of exporter.depthByQueue())
+          for (const [state, n] of Object.entries(byState)) this.set({ queue, state }, n);
       },
     });
     new Gauge({
@@ -144,7 +145,8 @@ export class QueueStatsExporter {
         this.computations++;
       }
       const { rows } = await executeSql(`SELECT stats, computed_at AS "computedAt" FROM taskfleet.queue_stats WHERE id = 1`);
-      if (rows[0]) this.#snapshot = { rows: rows[0].stats as QueueStatsRow[], computedAt: rows[0].computedAt ? new Date(rows[0].computedAt) : null };
+      if (rows[0])
+        this.#snapshot = { rows: rows[0].stats as QueueStatsRow[], computedAt: rows[0].computedAt ? new Date(rows[0].computedAt) : null };
     } catch (err) {
       logger.warn({ err }, 'queue stats refresh failed; serving the last snapshot');
     }
