@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { runIngest } from './scenarios/ingest.ts';
+import { runQueueMetrics } from './scenarios/queue-metrics.ts';
 import { runWorkerBench } from './scenarios/worker.ts';
 
 const { positionals, values } = parseArgs({
@@ -39,6 +40,8 @@ scenarios.worker = () =>
       : { backlog: 100_000, baselineSeconds: 10, latencySamples: 200, prioritySeconds: 10 },
     log,
   );
+
+scenarios['queue-metrics'] = () => runQueueMetrics({ backlog: quick ? 5000 : 1_000_000 }, log);
 
 const chosen = positionals.length ? positionals : Object.keys(scenarios);
 for (const name of chosen) {

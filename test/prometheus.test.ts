@@ -35,6 +35,23 @@ describe('alert rules (promtool)', () => {
     expect(test.stdout).toMatch(/SUCCESS/);
   });
 
+  it('accepts the compose Prometheus config (rule path pointed at the repo file)', async () => {
+    requireTool(PROMTOOL);
+    const { readFileSync } = await import('node:fs');
+    const tmp = await mkdtemp(path.join(tmpdir(), 'tf-promcfg-'));
+    try {
+      const config = readFileSync(path.join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8').replace(
+        '/etc/prometheus/alerts.yml',
+        path.join(ROOT, 'deploy/prometheus/alerts.yml'),
+      );
+      await writeFile(path.join(tmp, 'prometheus.yml'), config);
+      const res = spawnSync(PROMTOOL, ['check', 'config', path.join(tmp, 'prometheus.yml')], { encoding: 'utf8' });
+      expect(res.status, res.stdout + res.stderr).toBe(0);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('has a runbook section for every alert', async () => {
     const { readFileSync } = await import('node:fs');
     const rules = readFileSync(path.join(ROOT, 'deploy/prometheus/alerts.yml'), 'utf8');
