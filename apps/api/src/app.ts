@@ -6,7 +6,7 @@
  * authentication → per-key rate limit → task and queue routes (admission control, validation,
  * group commit) → one problem+json error handler.
  */
-import { type Config, healthRoutes, type Logger, metricsRoute, QueueStatsExporter, TASK_NAMES } from '@taskfleet/core';
+import { type Config, createQueueStatsExporter, healthRoutes, type Logger, metricsRoute, type QueueStatsExporter } from '@taskfleet/core';
 import { Hono } from 'hono';
 import type { PgBoss } from 'pg-boss';
 import type { Registry } from 'prom-client';
@@ -61,13 +61,7 @@ export function createApi(deps: ApiDeps): Api {
   });
   const shedder = new DepthShedder(executeSql, config.api.shedReadyDepth, logger);
   // API replicas export the queue gauges too, so autoscaling works even with zero workers.
-  const queueStats = new QueueStatsExporter({
-    executeSql,
-    registry: deps.metrics,
-    logger,
-    intervalSeconds: config.queueStatsIntervalSeconds,
-    queues: TASK_NAMES,
-  });
+  const queueStats = createQueueStatsExporter({ config, executeSql, registry: deps.metrics, logger });
   queueStats.start();
   const stats = new QueueStats(executeSql);
 

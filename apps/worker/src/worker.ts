@@ -11,7 +11,7 @@ import {
   type Logger,
   metricsRoute,
   PGBOSS_SCHEMA,
-  QueueStatsExporter,
+  createQueueStatsExporter,
   TASK_NAMES,
   trackResource,
 } from '@taskfleet/core';
@@ -110,13 +110,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   );
 
   observeWorker(deps.metrics, events, slots, queues);
-  const queueStats = new QueueStatsExporter({
-    executeSql,
-    registry: deps.metrics,
-    logger,
-    intervalSeconds: config.queueStatsIntervalSeconds,
-    queues: TASK_NAMES,
-  });
+  const queueStats = createQueueStatsExporter({ config, executeSql, registry: deps.metrics, logger });
   events.on('fetch:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'fetch failed; backing off'));
   events.on('settle:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'settling failed'));
   events.on('job:abandoned', ({ queue, id }) =>

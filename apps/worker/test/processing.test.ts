@@ -18,6 +18,20 @@ async function start(env: Record<string, string> = {}, handlers = [] as Paramete
   return w;
 }
 
+/** A noop handler that measures how many of its calls overlap. */
+function concurrencyProbe() {
+  let running = 0;
+  let peak = 0;
+  const handler = defineHandler(noopTask, async () => {
+    running++;
+    peak = Math.max(peak, running);
+    await new Promise((r) => setTimeout(r, 20));
+    running--;
+    return null;
+  });
+  return { handler, peak: () => peak };
+}
+
 const allIn = (ids: string[], state: string) => async () =>
   [...(await states(db, ids)).values()].filter((s) => s === state).length === ids.length;
 
@@ -35,43 +49,27 @@ describe('worker', () => {
   });
 
   it('never runs more jobs at once than WORKER_CONCURRENCY (measured by the handler)', async () => {
-    let running = 0;
-    let peak = 0;
-    const counting = defineHandler(noopTask, async () => {
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 20));
-      running--;
-      return null;
-    });
+    const counting = concurrencyProbe();
     const ids = await enqueue(
       db,
       'noop',
       Array.from({ length: 120 }, () => ({})),
     );
-    await start({ WORKER_CONCURRENCY: '7', WORKER_CRITICAL_RESERVED_SLOTS: '0' }, [counting]);
+    await start({ WORKER_CONCURRENCY: '7', WORKER_CRITICAL_RESERVED_SLOTS: '0' }, [counting.handler]);
     await waitFor(allIn(ids, 'completed'), 'all completed');
-    expect(peak).toBe(7);
+    expect(counting.peak()).toBe(7);
   });
 
   it('respects per-queue limits', async () => {
-    let running = 0;
-    let peak = 0;
-    const counting = defineHandler(noopTask, async () => {
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 20));
-      running--;
-      return null;
-    });
+    const counting = concurrencyProbe();
     const ids = await enqueue(
       db,
       'noop',
       Array.from({ length: 40 }, () => ({})),
     );
-    await start({ WORKER_CONCURRENCY: '20', WORKER_QUEUE_CONCURRENCY: 'noop=3' }, [counting]);
+    await start({ WORKER_CONCURRENCY: '20', WORKER_QUEUE_CONCURRENCY: 'noop=3' }, [counting.handler]);
     await waitFor(allIn(ids, 'completed'), 'all completed');
-    expect(peak).toBe(3);
+    expect(counting.peak()).toBe(3);
   });
 
   it('runs higher priorities first', async () => {

@@ -6,10 +6,12 @@
  * the same numbers — rules aggregate them with `max by (queue, …)` (docs/runbook.md).
  */
 import { Gauge, type Registry } from 'prom-client';
+import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { METRICS } from '../metrics.ts';
 import { priorityName } from '../priority.ts';
 import { isDeadLetterQueue } from '../queues.ts';
+import { TASK_NAMES } from '../tasks/registry.ts';
 import { computeQueueStats, type QueueStatsRow } from './query.ts';
 
 type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
@@ -164,4 +166,20 @@ export class QueueStatsExporter {
     this.#timer = undefined;
     await this.#refreshing;
   }
+}
+
+/** The exporter every API and worker replica runs, configured from the fleet config. */
+export function createQueueStatsExporter(deps: {
+  config: Config;
+  executeSql: ExecuteSql;
+  registry: Registry;
+  logger: Logger;
+}): QueueStatsExporter {
+  return new QueueStatsExporter({
+    executeSql: deps.executeSql,
+    registry: deps.registry,
+    logger: deps.logger,
+    intervalSeconds: deps.config.queueStatsIntervalSeconds,
+    queues: TASK_NAMES,
+  });
 }
