@@ -4,6 +4,7 @@
  * prints a table and writes bench/results/<scenario>.json.
  */
 import { parseArgs } from 'node:util';
+import { runE2e } from './scenarios/e2e.ts';
 import { runIngest } from './scenarios/ingest.ts';
 import { runQueueMetrics } from './scenarios/queue-metrics.ts';
 import { runWorkerBench } from './scenarios/worker.ts';
@@ -42,6 +43,9 @@ scenarios.worker = () =>
   );
 
 scenarios['queue-metrics'] = () => runQueueMetrics({ backlog: quick ? 5000 : 1_000_000 }, log);
+
+scenarios.e2e = () =>
+  runE2e(quick ? { rate: 200, seconds: 3, drainTimeoutSeconds: 20 } : { rate: 2000, seconds: 20, drainTimeoutSeconds: 60 }, log);
 
 const chosen = positionals.length ? positionals : Object.keys(scenarios);
 for (const name of chosen) {

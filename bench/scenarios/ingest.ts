@@ -8,6 +8,8 @@ import { PgBoss } from 'pg-boss';
 import { createApiKey } from '@taskfleet/core';
 import { benchDatabase, machineFacts, startProcess, writeResult } from '../lib/env.ts';
 import { type LoadResult, load } from '../lib/load.ts';
+import { writeChart } from '../lib/report.ts';
+import { barChart } from '../lib/svg.ts';
 
 export interface IngestOptions {
   connections: number[];
@@ -180,6 +182,18 @@ export async function runIngest(opts: IngestOptions, log: (line: string) => void
     })),
   );
   console.table(rows);
+  await writeChart(
+    'ingest',
+    barChart({
+      title: 'single-task ingest (req/s) by connections',
+      yLabel: 'requests/s',
+      groups: opts.connections.map(String),
+      series: (['ceiling', 'naive', 'taskfleet'] as const).map((name) => ({
+        name,
+        values: opts.connections.map((c) => summary.single[name]?.find((r) => r.connections === c)?.rps ?? 0),
+      })),
+    }),
+  );
   console.log(
     `batch endpoint: ${summary.batch.tasksPerSecond} tasks/s (raw boss.insert same run: ${summary.batch.rawInsertTasksPerSecond} tasks/s)`,
   );

@@ -9,6 +9,8 @@ import { PgBoss } from 'pg-boss';
 import { PRIORITIES } from '@taskfleet/core';
 import { benchDatabase, machineFacts, type Proc, startProcess, writeResult } from '../lib/env.ts';
 import { countState, prefill, summarize, withClient } from '../lib/jobs.ts';
+import { writeChart } from '../lib/report.ts';
+import { barChart } from '../lib/svg.ts';
 import { uuidv7 } from '../../apps/api/src/enqueue/uuid7.ts';
 import { insertTasks } from '../../apps/api/src/sql/insert-tasks.ts';
 
@@ -185,6 +187,29 @@ export async function runWorkerBench(opts: WorkerBenchOptions, log: Log) {
       criticalPickupUnderSaturationMs: prio,
     };
     const file = await writeResult('worker', summary);
+    await writeChart(
+      'worker-drain',
+      barChart({
+        title: `drain ${opts.backlog} no-op jobs (jobs/s)`,
+        yLabel: 'jobs/s',
+        groups: ['work() defaults', 'work() tuned', 'taskfleet ×1', 'taskfleet ×2'],
+        series: [
+          { name: 'jobs/s', values: [baselineDefaults.jobsPerSecond, baselineTuned.jobsPerSecond, one.jobsPerSecond, two.jobsPerSecond] },
+        ],
+      }),
+    );
+    await writeChart(
+      'worker-latency',
+      barChart({
+        title: 'pickup latency (ms): idle, and critical under saturation',
+        yLabel: 'ms',
+        groups: ['p50', 'p95', 'p99', 'max'],
+        series: [
+          { name: 'idle', values: [idle.p50, idle.p95, idle.p99, idle.max] },
+          { name: 'critical, saturated', values: [prio.p50, prio.p95, prio.p99, prio.max] },
+        ],
+      }),
+    );
     console.table([
       { what: 'pg-boss work() defaults', 'jobs/s': baselineDefaults.jobsPerSecond, ratio: 1 },
       {
