@@ -16,6 +16,7 @@ const { positionals, values } = parseArgs({
 const connections = values.connections?.split(',').map(Number);
 const seconds = values.seconds ? Number(values.seconds) : undefined;
 const quick = values.quick;
+if (quick) process.env.TASKFLEET_BENCH_QUICK = '1';
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 const scenarios: Record<string, () => Promise<void>> = {

@@ -130,8 +130,13 @@ export function machineFacts() {
   };
 }
 
+/** Full runs write bench/results/ (committed, BENCHMARKS.md cites them); --quick writes bench/results/quick/. */
+export function resultsDir(): string {
+  return path.join(ROOT, 'bench', 'results', ...(process.env.TASKFLEET_BENCH_QUICK === '1' ? ['quick'] : []));
+}
+
 export async function writeResult(name: string, data: unknown): Promise<string> {
-  const dir = path.join(ROOT, 'bench', 'results');
+  const dir = resultsDir();
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${name}.json`);
   await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
