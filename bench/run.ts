@@ -4,9 +4,10 @@
  * prints a table and writes bench/results/<scenario>.json.
  */
 import { parseArgs } from 'node:util';
+import { machineFacts } from './lib/env.ts';
+import { runBacklog } from './scenarios/backlog.ts';
 import { runE2e } from './scenarios/e2e.ts';
 import { runIngest } from './scenarios/ingest.ts';
-import { runQueueMetrics } from './scenarios/queue-metrics.ts';
 import { runWorkerBench } from './scenarios/worker.ts';
 
 const { positionals, values } = parseArgs({
@@ -19,36 +20,38 @@ const quick = values.quick;
 if (quick) process.env.TASKFLEET_BENCH_QUICK = '1';
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
+// The scenario names of the benchmark issue; `npm run bench` runs them all in this order.
+const ingestOptions = (part: 'single' | 'batch') =>
+  quick
+    ? { connections: [16], seconds: 1, warmupSeconds: 1, batchSeconds: 1, batchSize: 100, part }
+    : {
+        connections: connections ?? [16, 64, 256],
+        seconds: seconds ?? 8,
+        warmupSeconds: 3,
+        batchSeconds: seconds ?? 8,
+        batchSize: 1000,
+        part,
+      };
+const workerOptions = (part: 'drain' | 'latency' | 'priority') =>
+  quick
+    ? { backlog: 2000, baselineSeconds: 2, latencySamples: 20, prioritySeconds: 2, part }
+    : { backlog: 100_000, baselineSeconds: 10, latencySamples: 200, prioritySeconds: 10, part };
+
 const scenarios: Record<string, () => Promise<void>> = {
-  ingest: () =>
-    runIngest(
-      quick
-        ? { connections: [16], seconds: 1, warmupSeconds: 1, batchSeconds: 1, batchSize: 100 }
-        : {
-            connections: connections ?? [16, 64, 256],
-            seconds: seconds ?? 8,
-            warmupSeconds: 3,
-            batchSeconds: seconds ?? 8,
-            batchSize: 1000,
-          },
-      log,
-    ),
+  ingest: () => runIngest(ingestOptions('single'), log),
+  'ingest-batch': () => runIngest(ingestOptions('batch'), log),
+  drain: () => runWorkerBench(workerOptions('drain'), log),
+  latency: () => runWorkerBench(workerOptions('latency'), log),
+  priority: () => runWorkerBench(workerOptions('priority'), log),
+  e2e: () => runE2e(quick ? { rate: 200, seconds: 3, drainTimeoutSeconds: 20 } : { rate: 2000, seconds: 20, drainTimeoutSeconds: 60 }, log),
+  backlog: () => runBacklog(quick ? { backlog: 20_000, seconds: 1 } : { backlog: 1_000_000, seconds: 6 }, log),
 };
 
-scenarios.worker = () =>
-  runWorkerBench(
-    quick
-      ? { backlog: 2000, baselineSeconds: 2, latencySamples: 20, prioritySeconds: 2 }
-      : { backlog: 100_000, baselineSeconds: 10, latencySamples: 200, prioritySeconds: 10 },
-    log,
-  );
-
-scenarios['queue-metrics'] = () => runQueueMetrics({ backlog: quick ? 5000 : 1_000_000 }, log);
-
-scenarios.e2e = () =>
-  runE2e(quick ? { rate: 200, seconds: 3, drainTimeoutSeconds: 20 } : { rate: 2000, seconds: 20, drainTimeoutSeconds: 60 }, log);
-
 const chosen = positionals.length ? positionals : Object.keys(scenarios);
+const facts = machineFacts();
+log(
+  `machine: ${facts.cpus} × ${facts.cpuModel}, ${facts.memoryGiB} GiB, ${facts.platform}, Node ${facts.node}; scenarios: ${chosen.join(', ')}`,
+);
 for (const name of chosen) {
   const run = scenarios[name];
   if (!run) {
@@ -58,3 +61,4 @@ for (const name of chosen) {
   log(`scenario ${name}${quick ? ' (quick)' : ''}`);
   await run();
 }
+log(quick ? 'done (quick results in bench/results/quick/)' : 'done — `npm run bench:report` rewrites BENCHMARKS.md from bench/results/');

@@ -1,5 +1,6 @@
 /** HTTP load with autocannon (a real load generator, in this process; the servers run in their own). */
 import autocannon from 'autocannon';
+import { progress } from './progress.ts';
 
 export interface LoadResult {
   connections: number;
@@ -23,15 +24,18 @@ export async function load(opts: {
   seconds: number;
   headers?: Record<string, string>;
 }): Promise<LoadResult> {
-  const result = await autocannon({
-    url: opts.url + opts.path,
-    method: 'POST',
-    connections: opts.connections,
-    duration: opts.seconds,
-    body: opts.body,
-    headers: { 'content-type': 'application/json', ...opts.headers },
-    timeout: 10,
-  });
+  const done = progress(`POST ${opts.path} × ${opts.connections} connections`, opts.seconds);
+  const result = await Promise.resolve(
+    autocannon({
+      url: opts.url + opts.path,
+      method: 'POST',
+      connections: opts.connections,
+      duration: opts.seconds,
+      body: opts.body,
+      headers: { 'content-type': 'application/json', ...opts.headers },
+      timeout: 10,
+    }),
+  ).finally(done);
   return {
     connections: opts.connections,
     seconds: opts.seconds,

@@ -17,6 +17,8 @@ export interface IngestOptions {
   warmupSeconds: number;
   batchSeconds: number;
   batchSize: number;
+  /** `single`: the three servers at each connection count; `batch`: the batch endpoint vs raw insert. */
+  part: 'single' | 'batch';
 }
 
 const BODY = JSON.stringify({ payload: { echo: { order: 12345, customer: 'c-42', items: [1, 2, 3] } } });
@@ -55,7 +57,7 @@ export async function ingest(opts: IngestOptions, log: (line: string) => void) {
         headers: { authorization: `Bearer ${key}` },
       },
     ] as const;
-    for (const target of targets) {
+    for (const target of opts.part === 'single' ? targets : []) {
       const proc = await startProcess(target.script, target.env);
       try {
         log(`${target.name}: warm-up ${opts.warmupSeconds}s`);
@@ -89,6 +91,7 @@ export async function ingest(opts: IngestOptions, log: (line: string) => void) {
 
     // Batch endpoint vs raw boss.insert, both in batches of opts.batchSize.
     const tasks = Array.from({ length: opts.batchSize }, (_, i) => ({ payload: { echo: i } }));
+    if (opts.part === 'single') return finish(undefined, 0);
     const api = await startProcess('apps/api/src/main.ts', targets[2].env);
     let batch: LoadResult;
     try {
@@ -132,22 +135,29 @@ export async function ingest(opts: IngestOptions, log: (line: string) => void) {
     await boss.stop({ graceful: false });
     const rawInsert = Math.round(inserted / opts.batchSeconds);
     log(`  → ${rawInsert} tasks/s`);
+    return finish(batch, rawInsert);
+  } finally {
+    await db.stop();
+  }
 
+  function finish(batch: LoadResult | undefined, rawInsert: number) {
     const at64 = (name: string) => results[name]?.find((r) => r.connections === 64);
     const tf = at64('taskfleet');
     const summary = {
-      scenario: 'ingest',
+      scenario: opts.part === 'single' ? 'ingest' : 'ingest-batch',
       date: new Date().toISOString(),
       machine: { ...machineFacts(), postgres: db.serverVersion, database: db.embedded ? 'embedded (fsync on)' : 'DATABASE_URL' },
       options: opts,
       single: results,
-      batch: {
-        tasksPerSecond: batch.rps * opts.batchSize,
-        batchSize: opts.batchSize,
-        p99: batch.p99,
-        non2xx: batch.non2xx,
-        rawInsertTasksPerSecond: rawInsert,
-      },
+      batch: batch
+        ? {
+            tasksPerSecond: batch.rps * opts.batchSize,
+            batchSize: opts.batchSize,
+            p99: batch.p99,
+            non2xx: batch.non2xx,
+            rawInsertTasksPerSecond: rawInsert,
+          }
+        : null,
       rssMb: rss,
       targets: {
         vsNaive: tf && at64('naive') ? tf.rps / (at64('naive')?.rps ?? 1) : null,
@@ -156,14 +166,28 @@ export async function ingest(opts: IngestOptions, log: (line: string) => void) {
       },
     };
     return summary;
-  } finally {
-    await db.stop();
   }
 }
 
 export async function runIngest(opts: IngestOptions, log: (line: string) => void) {
   const summary = await ingest(opts, log);
-  const file = await writeResult('ingest', summary);
+  const file = await writeResult(summary.scenario, summary);
+  if (summary.batch) {
+    console.log(
+      `batch endpoint: ${summary.batch.tasksPerSecond} tasks/s (raw boss.insert same run: ${summary.batch.rawInsertTasksPerSecond} tasks/s; target ≥ 40000)`,
+    );
+    await writeChart(
+      'ingest-batch',
+      barChart({
+        title: `batch ingest, ${opts.batchSize} tasks per request (tasks/s)`,
+        yLabel: 'tasks/s',
+        groups: ['raw boss.insert', 'taskfleet batch endpoint'],
+        series: [{ name: 'tasks/s', values: [summary.batch.rawInsertTasksPerSecond, summary.batch.tasksPerSecond] }],
+      }),
+    );
+    console.log(`results: ${file}`);
+    return;
+  }
   const rows = (['ceiling', 'naive', 'taskfleet'] as const).flatMap((name) =>
     (summary.single[name] ?? []).map((r) => ({
       target: name,
@@ -194,11 +218,10 @@ export async function runIngest(opts: IngestOptions, log: (line: string) => void
       })),
     }),
   );
-  console.log(
-    `batch endpoint: ${summary.batch.tasksPerSecond} tasks/s (raw boss.insert same run: ${summary.batch.rawInsertTasksPerSecond} tasks/s)`,
-  );
-  console.log(
-    `targets @64: ${summary.targets.vsNaive?.toFixed(2)}× naive (≥ 8), ${((summary.targets.vsCeiling ?? 0) * 100).toFixed(0)}% of ceiling (≥ 40%), p99 ${summary.targets.p99At64} ms (≤ 50)`,
-  );
+  if (summary.targets.vsNaive !== null) {
+    console.log(
+      `targets @64: ${summary.targets.vsNaive.toFixed(2)}× naive (≥ 8), ${((summary.targets.vsCeiling ?? 0) * 100).toFixed(0)}% of ceiling (≥ 40%), p99 ${summary.targets.p99At64} ms (≤ 50)`,
+    );
+  }
   console.log(`RSS MB: ${JSON.stringify(summary.rssMb)}; results: ${file}`);
 }
