@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { summaryRows } from './lib/summary.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const results = path.join(ROOT, 'bench', 'results');
@@ -37,6 +38,10 @@ if (machine) {
     '',
   );
 }
+const summary = summaryRows(results, ['ingest', 'ingest-batch', 'drain', 'latency', 'priority', 'e2e', 'backlog']);
+lines.push('## Summary', '', '| scenario | figure | value | same-run baseline | ratio | target | met |', '|---|---|---|---|---|---|---|');
+for (const r of summary) lines.push(`| ${r.scenario} | ${r.figure} | ${r.value} | ${r.baseline} | ${r.ratio} | ${r.target} | ${r.met} |`);
+lines.push('');
 lines.push(
   '## How to reproduce',
   '',

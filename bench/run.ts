@@ -4,7 +4,8 @@
  * prints a table and writes bench/results/<scenario>.json.
  */
 import { parseArgs } from 'node:util';
-import { machineFacts } from './lib/env.ts';
+import { machineFacts, resultsDir } from './lib/env.ts';
+import { summaryRows } from './lib/summary.ts';
 import { runBacklog } from './scenarios/backlog.ts';
 import { runE2e } from './scenarios/e2e.ts';
 import { runIngest } from './scenarios/ingest.ts';
@@ -61,4 +62,8 @@ for (const name of chosen) {
   log(`scenario ${name}${quick ? ' (quick)' : ''}`);
   await run();
 }
+console.log(
+  `\nsummary — ${facts.cpus} × ${facts.cpuModel}, ${facts.memoryGiB} GiB, Node ${facts.node}${quick ? ' (quick: sizes too small to judge)' : ''}`,
+);
+console.table(summaryRows(resultsDir(), chosen));
 log(quick ? 'done (quick results in bench/results/quick/)' : 'done — `npm run bench:report` rewrites BENCHMARKS.md from bench/results/');

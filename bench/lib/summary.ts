@@ -1,0 +1,101 @@
+/** The end-of-run table: every target figure with its same-run baseline, ratio and verdict. */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export interface SummaryRow {
+  scenario: string;
+  figure: string;
+  value: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  met: string;
+}
+
+const yes = (b: boolean) => (b ? 'yes' : 'NO');
+
+export function summaryRows(dir: string, scenarios: string[]): SummaryRow[] {
+  const rows: SummaryRow[] = [];
+  const read = (name: string): any =>
+    existsSync(path.join(dir, `${name}.json`)) ? JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')) : undefined;
+  const add = (
+    scenario: string,
+    figure: string,
+    value: number | string,
+    baseline: string,
+    ratio: string,
+    target: string,
+    met: boolean | null,
+  ) => rows.push({ scenario, figure, value: String(value), baseline, ratio, target, met: met === null ? '' : yes(met) });
+  for (const name of scenarios) {
+    const r = read(name);
+    if (!r) continue;
+    if (name === 'ingest' && r.targets?.vsNaive != null) {
+      const tf = r.single.taskfleet.find((x: any) => x.connections === 64);
+      add(
+        name,
+        'req/s @64',
+        tf.rps,
+        `naive ${r.single.naive.find((x: any) => x.connections === 64).rps}`,
+        `${r.targets.vsNaive.toFixed(2)}×`,
+        '≥ 8×',
+        r.targets.vsNaive >= 8,
+      );
+      add(
+        name,
+        'req/s @64',
+        tf.rps,
+        `ceiling ${r.single.ceiling.find((x: any) => x.connections === 64).rps}`,
+        `${(100 * r.targets.vsCeiling).toFixed(0)} %`,
+        '≥ 40 %',
+        r.targets.vsCeiling >= 0.4,
+      );
+      add(name, 'p99 ms @64', tf.p99, '', '', '≤ 50', tf.p99 <= 50);
+    }
+    if (name === 'ingest-batch' && r.batch) {
+      add(
+        name,
+        'tasks/s',
+        r.batch.tasksPerSecond,
+        `boss.insert ${r.batch.rawInsertTasksPerSecond}`,
+        `${(r.batch.tasksPerSecond / r.batch.rawInsertTasksPerSecond).toFixed(2)}×`,
+        '≥ 40000',
+        r.batch.tasksPerSecond >= 40000,
+      );
+    }
+    if (name === 'drain') {
+      const d = r.drain;
+      add(
+        name,
+        'jobs/s ×1',
+        d.taskfleet1.jobsPerSecond,
+        `work() ${d.baselineDefaults.jobsPerSecond}`,
+        `${(d.taskfleet1.jobsPerSecond / d.baselineDefaults.jobsPerSecond).toFixed(0)}×`,
+        '≥ 10000',
+        d.taskfleet1.jobsPerSecond >= 10000,
+      );
+      add(name, 'worker RSS MB', d.taskfleet1.maxRssMb, '', '', '< 150', d.taskfleet1.maxRssMb < 150);
+    }
+    if (name === 'latency') {
+      add(name, 'idle pickup p50 ms', r.idlePickupMs.p50, '', '', '≤ 5', r.idlePickupMs.p50 <= 5);
+      add(name, 'idle pickup p99 ms', r.idlePickupMs.p99, '', '', '≤ 25', r.idlePickupMs.p99 <= 25);
+    }
+    if (name === 'priority')
+      add(name, 'critical p99 ms', r.criticalPickupUnderSaturationMs.p99, '', '', '≤ 100', r.criticalPickupUnderSaturationMs.p99 <= 100);
+    if (name === 'e2e') add(name, 'enqueue→complete p99 ms', r.endToEndMs.p99, '', '', '', null);
+    if (name === 'backlog') {
+      add(
+        name,
+        'ingest req/s',
+        r.full.ingest.rps,
+        `small queue ${r.empty.ingest.rps}`,
+        r.ratio.ingest.toFixed(2),
+        '≥ 0.80',
+        r.ratio.ingest >= 0.8,
+      );
+      add(name, 'drain jobs/s', r.full.drain, `small queue ${r.empty.drain}`, r.ratio.drain.toFixed(2), '≥ 0.80', r.ratio.drain >= 0.8);
+      add(name, 'scrape max ms', r.full.metrics.scrapeMs.max, '', '', '< 100', r.full.metrics.scrapeMs.max < 100);
+    }
+  }
+  return rows;
+}
