@@ -45,7 +45,11 @@ const scenarios: Record<string, () => Promise<void>> = {
   latency: () => runWorkerBench(workerOptions('latency'), log),
   priority: () => runWorkerBench(workerOptions('priority'), log),
   e2e: () => runE2e(quick ? { rate: 200, seconds: 3, drainTimeoutSeconds: 20 } : { rate: 2000, seconds: 20, drainTimeoutSeconds: 60 }, log),
-  backlog: () => runBacklog(quick ? { backlog: 20_000, seconds: 1 } : { backlog: 1_000_000, seconds: 6 }, log),
+  backlog: () =>
+    runBacklog(
+      quick ? { backlog: 20_000, seconds: 1, drainWarmupSeconds: 0 } : { backlog: 1_000_000, seconds: 6, drainWarmupSeconds: 2 },
+      log,
+    ),
 };
 
 const chosen = positionals.length ? positionals : Object.keys(scenarios);

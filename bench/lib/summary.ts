@@ -13,6 +13,8 @@ export interface SummaryRow {
 }
 
 const yes = (b: boolean) => (b ? 'yes' : 'NO');
+/** A ratio for the table; '–' when a side was zero or missing (e.g. quick runs). */
+const fx = (v: unknown, digits = 2) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '–');
 
 export function summaryRows(dir: string, scenarios: string[]): SummaryRow[] {
   const rows: SummaryRow[] = [];
@@ -37,7 +39,7 @@ export function summaryRows(dir: string, scenarios: string[]): SummaryRow[] {
         'req/s @64',
         tf.rps,
         `naive ${r.single.naive.find((x: any) => x.connections === 64).rps}`,
-        `${r.targets.vsNaive.toFixed(2)}×`,
+        `${fx(r.targets.vsNaive)}×`,
         '≥ 8×',
         r.targets.vsNaive >= 8,
       );
@@ -46,7 +48,7 @@ export function summaryRows(dir: string, scenarios: string[]): SummaryRow[] {
         'req/s @64',
         tf.rps,
         `ceiling ${r.single.ceiling.find((x: any) => x.connections === 64).rps}`,
-        `${(100 * r.targets.vsCeiling).toFixed(0)} %`,
+        `${fx(100 * r.targets.vsCeiling, 0)} %`,
         '≥ 40 %',
         r.targets.vsCeiling >= 0.4,
       );
@@ -58,7 +60,7 @@ export function summaryRows(dir: string, scenarios: string[]): SummaryRow[] {
         'tasks/s',
         r.batch.tasksPerSecond,
         `boss.insert ${r.batch.rawInsertTasksPerSecond}`,
-        `${(r.batch.tasksPerSecond / r.batch.rawInsertTasksPerSecond).toFixed(2)}×`,
+        `${fx(r.batch.tasksPerSecond / r.batch.rawInsertTasksPerSecond)}×`,
         '≥ 40000',
         r.batch.tasksPerSecond >= 40000,
       );
@@ -70,7 +72,7 @@ export function summaryRows(dir: string, scenarios: string[]): SummaryRow[] {
         'jobs/s ×1',
         d.taskfleet1.jobsPerSecond,
         `work() ${d.baselineDefaults.jobsPerSecond}`,
-        `${(d.taskfleet1.jobsPerSecond / d.baselineDefaults.jobsPerSecond).toFixed(0)}×`,
+        `${fx(d.taskfleet1.jobsPerSecond / d.baselineDefaults.jobsPerSecond, 0)}×`,
         '≥ 10000',
         d.taskfleet1.jobsPerSecond >= 10000,
       );
@@ -93,7 +95,7 @@ export function summaryRows(dir: string, scenarios: string[]): SummaryRow[] {
         '≥ 0.80',
         r.ratio.ingest >= 0.8,
       );
-      add(name, 'drain jobs/s', r.full.drain, `small queue ${r.empty.drain}`, r.ratio.drain.toFixed(2), '≥ 0.80', r.ratio.drain >= 0.8);
+      add(name, 'drain jobs/s', r.full.drain, `small queue ${r.empty.drain}`, fx(r.ratio.drain), '≥ 0.80', r.ratio.drain >= 0.8);
       add(name, 'scrape max ms', r.full.metrics.scrapeMs.max, '', '', '< 100', r.full.metrics.scrapeMs.max < 100);
     }
   }

@@ -14,6 +14,8 @@ import { barChart } from '../lib/svg.ts';
 export interface BacklogOptions {
   backlog: number;
   seconds: number;
+  /** Before the drain window: lets the worker reach speed (0 in quick runs, whose queues are tiny). */
+  drainWarmupSeconds: number;
 }
 
 type Log = (line: string) => void;
@@ -42,11 +44,11 @@ async function ingestRate(url: string, seconds: number): Promise<{ rps: number; 
 }
 
 /** Completions per second of one worker over a window, after a 2 s warm-up. */
-async function drainRate(url: string, seconds: number): Promise<number> {
+async function drainRate(url: string, seconds: number, warmupSeconds: number): Promise<number> {
   const worker = await startProcess('apps/worker/src/main.ts', { DATABASE_URL: url, WORKER_QUEUES: 'noop' }, '/readyz');
   try {
     return await withClient(url, async (c) => {
-      await new Promise((r) => setTimeout(r, 2000));
+      await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
       const a = await countState(c, 'noop', 'completed');
       const t0 = performance.now();
       await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -83,7 +85,8 @@ async function metricsCost(url: string) {
   }
 }
 
-async function measureAll(url: string, drainJobs: number, seconds: number, log: Log, label: string) {
+async function measureAll(url: string, drainJobs: number, opts: BacklogOptions, log: Log, label: string) {
+  const { seconds } = opts;
   await withClient(url, (c) => c.query(`DELETE FROM pgboss.job WHERE name IN ('noop', 'http.request')`));
   // The drain needs work in noop: on the empty side, just enough for the window.
   await prefill(url, 'noop', drainJobs);
@@ -93,7 +96,7 @@ async function measureAll(url: string, drainJobs: number, seconds: number, log: 
   log(`  snapshot query p50 ${metrics.queryMs.p50} ms, scrape p50 ${metrics.scrapeMs.p50} ms`);
   const ingest = await ingestRate(url, seconds);
   log(`  ingest ${ingest.rps} req/s (p99 ${ingest.p99} ms)`);
-  const drain = await drainRate(url, seconds);
+  const drain = await drainRate(url, seconds, opts.drainWarmupSeconds);
   log(`  drain ${drain} jobs/s`);
   return { queued: drainJobs, ingest, drain, metrics };
 }
@@ -102,9 +105,9 @@ export async function runBacklog(opts: BacklogOptions, log: Log) {
   const db = await benchDatabase();
   try {
     // "Empty": a queue holding only what one drain window consumes.
-    const empty = await measureAll(db.url, Math.min(opts.backlog, 150_000), opts.seconds, log, 'empty-ish queue');
-    const full = await measureAll(db.url, opts.backlog, opts.seconds, log, 'deep backlog');
-    const ratio = { ingest: full.ingest.rps / empty.ingest.rps, drain: full.drain / empty.drain };
+    const empty = await measureAll(db.url, Math.min(opts.backlog, 150_000), opts, log, 'empty-ish queue');
+    const full = await measureAll(db.url, opts.backlog, opts, log, 'deep backlog');
+    const ratio = { ingest: full.ingest.rps / (empty.ingest.rps || Number.NaN), drain: full.drain / (empty.drain || Number.NaN) };
     const summary = {
       scenario: 'backlog',
       date: new Date().toISOString(),
