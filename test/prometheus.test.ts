@@ -169,12 +169,14 @@ describe('Prometheus scraping a running API and worker', () => {
     let ready = -1;
     let scheduled = -1;
     let upCount = 0;
+    let completedSeen = 0;
     while (Date.now() < deadline) {
       try {
         upCount = (await query('sum(up{job=~"taskfleet.*"})')).map((r) => Number(r.value[1]))[0] ?? 0;
         ready = Number((await query('max by (queue) (taskfleet_queue_depth{queue="http.request",state="ready"})'))[0]?.value[1] ?? -1);
         scheduled = Number((await query('max by (queue) (taskfleet_queue_depth{queue="noop",state="scheduled"})'))[0]?.value[1] ?? -1);
-        if (upCount === 2 && ready === 7 && scheduled === 4) break;
+        completedSeen = Number((await query('sum(taskfleet_jobs_completed_total{queue="noop"})'))[0]?.value[1] ?? 0);
+        if (upCount === 2 && ready === 7 && scheduled === 4 && completedSeen === 5) break;
       } catch {
         // Prometheus still starting
       }
@@ -188,7 +190,6 @@ describe('Prometheus scraping a running API and worker', () => {
     expect(ready).toBe(rows[0]?.ready);
     expect(scheduled).toBe(rows[0]?.scheduled);
     // The five ready noop tasks were drained by the worker, and Prometheus saw them complete.
-    const completed = await query('sum(taskfleet_jobs_completed_total{queue="noop"})');
-    expect(Number(completed[0]?.value[1])).toBe(5);
+    expect(completedSeen).toBe(5);
   });
 });

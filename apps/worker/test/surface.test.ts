@@ -15,16 +15,16 @@ describe('worker surface', () => {
       expect((await w.worker.http.request('/healthz')).status).toBe(200);
       expect((await w.worker.http.request('/readyz')).status).toBe(200);
       const ids = await enqueue(db, 'noop', [{}, {}, { payload: { failPermanently: true } }]);
-      await waitFor(
-        async () =>
-          (
-            await db.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE id = ANY($1::uuid[]) AND state IN ('completed','failed')`, [
-              ids,
-            ])
-          ).rows[0].n === 3,
-        'settled',
-      );
-      const text = await (await w.worker.http.request('/metrics')).text();
+      expect(ids).toHaveLength(3);
+      // The counters follow the database by a tick (events are emitted after the settle returns):
+      // wait for what the metrics say, not for the rows.
+      const scrape = async () => (await w.worker.http.request('/metrics')).text();
+      const text = await waitFor(async () => {
+        const t = await scrape();
+        const done = /taskfleet_jobs_completed_total\{queue="noop",role="worker"\} 2/.test(t);
+        const dead = /taskfleet_jobs_dead_lettered_total\{queue="noop",role="worker"\} 1/.test(t);
+        return done && dead ? t : undefined;
+      }, 'the worker metrics to count the three tasks');
       expect(text).toMatch(/taskfleet_jobs_completed_total\{queue="noop",role="worker"\} 2/);
       expect(text).toMatch(/taskfleet_jobs_dead_lettered_total\{queue="noop",role="worker"\} 1/);
       expect(text).toMatch(/taskfleet_jobs_failed_total\{queue="noop",kind="permanent",role="worker"\} 1/);
