@@ -121,6 +121,25 @@ describe('listing', () => {
     expect(seen).toEqual([...ids].reverse());
   });
 
+  it('pages through rows created in the same statement (same created_on) without gaps', async () => {
+    await db.query(`DELETE FROM pgboss.job WHERE name = 'noop'`);
+    const res = await api.request('/v1/queues/noop/tasks:batch', {
+      json: { tasks: Array.from({ length: 7 }, (_, i) => ({ payload: { echo: i } })) },
+    });
+    const ids = ((await res.json()) as { results: { id: string }[] }).results.map((r) => r.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 10; pages++) {
+      const query: string = `/v1/queues/noop/tasks?limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = (await (await api.request(query)).json()) as { tasks: { id: string }[]; nextCursor: string | null };
+      seen.push(...page.tasks.map((t) => t.id));
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    expect([...seen].sort()).toEqual([...ids].sort());
+    expect(new Set(seen).size).toBe(7);
+  });
+
   it('filters by state', async () => {
     await db.query(`DELETE FROM pgboss.job WHERE name = 'noop'`);
     const queued = await submit();

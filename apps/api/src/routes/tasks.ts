@@ -286,7 +286,7 @@ export function taskRoutes(deps: TaskRouteDeps): Hono {
     if (parsed.data.cursor) {
       try {
         const [createdOn, id] = JSON.parse(Buffer.from(parsed.data.cursor, 'base64url').toString('utf8')) as [string, string];
-        if (Number.isNaN(Date.parse(createdOn)) || !UUID.test(id)) throw new Error('bad cursor');
+        if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(createdOn) || !UUID.test(id)) throw new Error('bad cursor');
         before = { createdOn, id };
       } catch {
         throw problems.validation([{ field: 'cursor', message: 'is not a cursor returned by this endpoint' }]);
@@ -312,9 +312,7 @@ export function taskRoutes(deps: TaskRouteDeps): Hono {
     const tasks = page.map((r) => toTaskView(r, base)).filter((t) => states.includes(t.state));
     const last = page.at(-1);
     const nextCursor =
-      rows.length > parsed.data.limit && last
-        ? Buffer.from(JSON.stringify([new Date(last.createdOn).toISOString(), last.id])).toString('base64url')
-        : null;
+      rows.length > parsed.data.limit && last ? Buffer.from(JSON.stringify([last.createdOnExact, last.id])).toString('base64url') : null;
     return c.json({ tasks, nextCursor });
   });
 

@@ -19,6 +19,8 @@ export interface TaskRow {
   deadLetter: string | null;
   sourceName: string | null;
   sourceId: string | null;
+  /** Only from listTasks: created_on with full precision, for the keyset cursor. */
+  createdOnExact?: string;
 }
 
 const COLUMNS = `id, name, state, priority, data, retry_count AS "retryCount", retry_limit AS "retryLimit",
@@ -65,7 +67,9 @@ export async function listTasks(executeSql: ExecuteSql, f: ListFilter): Promise<
   }
   values.push(f.limit);
   const { rows } = await executeSql(
-    `SELECT ${COLUMNS} FROM pgboss.job WHERE ${where.join(' AND ')} ORDER BY created_on DESC, id DESC LIMIT $${values.length}`,
+    // created_on as text for the cursor: microsecond precision (a JavaScript Date keeps only ms, and
+    // a truncated cursor would skip rows created in the same millisecond).
+    `SELECT ${COLUMNS}, to_char(created_on AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "createdOnExact" FROM pgboss.job WHERE ${where.join(' AND ')} ORDER BY created_on DESC, id DESC LIMIT $${values.length}`,
     values,
   );
   return rows as TaskRow[];
