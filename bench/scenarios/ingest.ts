@@ -3,10 +3,10 @@
  * answer 202), the naive ingest (`boss.send` per request) and the taskfleet API (auth on, group
  * commit) — at several connection counts. Then the batch endpoint against raw `boss.insert`.
  */
-import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { createApiKey } from '@taskfleet/core';
 import { benchDatabase, machineFacts, startProcess, writeResult } from '../lib/env.ts';
+import { withClient } from '../lib/jobs.ts';
 import { type LoadResult, load } from '../lib/load.ts';
 import { writeChart } from '../lib/report.ts';
 import { barChart } from '../lib/svg.ts';
@@ -23,30 +23,15 @@ export interface IngestOptions {
 
 const BODY = JSON.stringify({ payload: { echo: { order: 12345, customer: 'c-42', items: [1, 2, 3] } } });
 
-async function sql(url: string, text: string): Promise<any[]> {
-  const c = new pg.Client(url);
-  await c.connect();
-  try {
-    return (await c.query(text)).rows;
-  } finally {
-    await c.end();
-  }
-}
-
 export async function ingest(opts: IngestOptions, log: (line: string) => void) {
   const db = await benchDatabase();
   const results: Record<string, LoadResult[]> = { ceiling: [], naive: [], taskfleet: [] };
   const rss: Record<string, number> = {};
   try {
-    const key = await (async () => {
-      const c = new pg.Client(db.url);
-      await c.connect();
-      try {
-        return (await createApiKey((t, v) => c.query(t, v), { name: 'bench', scopes: ['submit'] })).key;
-      } finally {
-        await c.end();
-      }
-    })();
+    const key = await withClient(
+      db.url,
+      async (c) => (await createApiKey((t, v) => c.query(t, v), { name: 'bench', scopes: ['submit'] })).key,
+    );
     const targets = [
       { name: 'ceiling', script: 'bench/servers/ceiling.ts', env: {}, headers: {} },
       { name: 'naive', script: 'bench/servers/naive.ts', env: { DATABASE_URL: db.url }, headers: {} },
@@ -86,7 +71,7 @@ export async function ingest(opts: IngestOptions, log: (line: string) => void) {
       } finally {
         await proc.stop();
       }
-      if (target.name !== 'ceiling') await sql(db.url, 'TRUNCATE pgboss.job_common');
+      if (target.name !== 'ceiling') await withClient(db.url, (c) => c.query('TRUNCATE pgboss.job_common'));
     }
 
     // Batch endpoint vs raw boss.insert, both in batches of opts.batchSize.
@@ -116,7 +101,7 @@ export async function ingest(opts: IngestOptions, log: (line: string) => void) {
     } finally {
       await api.stop();
     }
-    await sql(db.url, 'TRUNCATE pgboss.job_common');
+    await withClient(db.url, (c) => c.query('TRUNCATE pgboss.job_common'));
     log(`raw boss.insert: ${opts.batchSize} rows/statement, 8 concurrent for ${opts.batchSeconds}s`);
     const boss = new PgBoss({ connectionString: db.url, max: 10, supervise: false, schedule: false, migrate: false });
     boss.on('error', () => {});

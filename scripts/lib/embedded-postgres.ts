@@ -95,14 +95,12 @@ export async function runningPostmaster(dataDir: string): Promise<number | undef
 
 /** A postmaster left running by a killed supervisor: stop it so this start can own the data dir. */
 async function stopStalePostmaster(dataDir: string): Promise<void> {
-  const pidFile = path.join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return;
+  const pid = await runningPostmaster(dataDir);
+  if (pid === undefined) return; // none, or a stale pid file PostgreSQL removes itself
   try {
     process.kill(pid, 'SIGINT');
   } catch {
-    return; // not running: PostgreSQL removes a stale pid file itself
+    return;
   }
   for (let i = 0; i < 100; i++) {
     await new Promise((r) => setTimeout(r, 100));

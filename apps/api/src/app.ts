@@ -6,7 +6,15 @@
  * authentication → per-key rate limit → task and queue routes (admission control, validation,
  * group commit) → one problem+json error handler.
  */
-import { type Config, createQueueStatsExporter, healthRoutes, type Logger, metricsRoute, type QueueStatsExporter } from '@taskfleet/core';
+import {
+  executorOf,
+  type Config,
+  createQueueStatsExporter,
+  healthRoutes,
+  type Logger,
+  metricsRoute,
+  type QueueStatsExporter,
+} from '@taskfleet/core';
 import { Hono } from 'hono';
 import type { PgBoss } from 'pg-boss';
 import type { Registry } from 'prom-client';
@@ -43,12 +51,11 @@ export interface Api {
 
 export function createApi(deps: ApiDeps): Api {
   const { config, boss, logger } = deps;
-  const db = boss.getDb();
-  const executeSql = (text: string, values?: unknown[]) => db.executeSql(text, values);
+  const executeSql = executorOf(boss);
   let committer: GroupCommitter | undefined;
   const metrics = createApiMetrics(deps.metrics, () => committer?.waiting ?? 0);
   committer = new GroupCommitter({
-    insert: (queue, rows) => insertTasks(executeSql as never, queue, rows),
+    insert: (queue, rows) => insertTasks(executeSql, queue, rows),
     maxRows: config.api.groupCommit.maxRows,
     windowMs: config.api.groupCommit.windowMs,
     concurrency: config.api.groupCommit.concurrency,

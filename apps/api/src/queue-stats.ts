@@ -3,10 +3,9 @@
  * the per-queue high-water check for load shedding. Neither ever makes a request wait on a count:
  * shedding uses the last known depth and refreshes it in the background.
  */
+import type { ExecuteSql } from '@taskfleet/core';
 import type { Logger } from '@taskfleet/core';
 import { type QueueDepthRow, queueDepths, readyDepthUpTo } from './sql/queues.ts';
-
-type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
 
 export class QueueStats {
   #value: { rows: QueueDepthRow[]; at: number } | undefined;

@@ -1,6 +1,6 @@
 /** The ingest insert must store exactly what pg-boss's own insert() stores for the same options. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBoss, startBoss } from '@taskfleet/core';
+import { createBoss, executorOf, startBoss } from '@taskfleet/core';
 import type { PgBoss } from 'pg-boss';
 import { useTestDatabase } from '../../../test-support/database.ts';
 import { insertTasks } from '../src/sql/insert-tasks.ts';
@@ -30,7 +30,7 @@ describe('insertTasks', () => {
     const data = { payload: { a: 1 }, meta: { submitter: null } };
     const ours = uuidv7();
     const theirs = uuidv7();
-    expect(await insertTasks((t, v) => boss.getDb().executeSql(t as never, v), 'noop', [{ id: ours, data, ...options }])).toEqual([ours]);
+    expect(await insertTasks(executorOf(boss), 'noop', [{ id: ours, data, ...options }])).toEqual([ours]);
     await boss.insert('noop', [{ id: theirs, data, ...options }]);
     const { rows } = await db.query(`SELECT id, ${COLUMNS} FROM pgboss.job WHERE id = ANY($1::uuid[])`, [[ours, theirs]]);
     const a = rows.find((r) => r.id === ours);
@@ -40,7 +40,7 @@ describe('insertTasks', () => {
 
   it('skips ids that exist and reports only the inserted ones', async () => {
     const id = uuidv7();
-    const exec = (t: unknown, v?: unknown[]) => boss.getDb().executeSql(t as never, v);
+    const exec = executorOf(boss);
     expect(await insertTasks(exec, 'noop', [{ id, data: {} }])).toEqual([id]);
     const other = uuidv7();
     expect(

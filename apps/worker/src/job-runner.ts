@@ -3,6 +3,7 @@
  * and settles the outcome — complete (batched), retry with backoff, permanent failure or
  * dead-letter (pg-boss), keeping a bounded history of the attempts' errors in the output.
  */
+import type { ExecuteSql } from '@taskfleet/core';
 import { type Config, isTaskEnvelope, type Logger, type TaskMeta } from '@taskfleet/core';
 import type { JobWithMetadata, PgBoss } from 'pg-boss';
 import { coerceError, errorRecord, PermanentError, RetryableError, ShutdownError, TimeoutError } from './errors.ts';
@@ -10,8 +11,6 @@ import type { WorkerEvents } from './events.ts';
 import type { Handlers } from './handlers/index.ts';
 import type { Settler } from './settler.ts';
 import { delayRetry, makeLastAttempt, refundAttempt } from './sql/jobs.ts';
-
-type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
 
 const HISTORY_LIMIT = 10;
 

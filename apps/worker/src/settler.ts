@@ -49,14 +49,17 @@ export class Settler {
     } finally {
       this.#flushing.delete(queue);
       if ((this.#pending.get(queue)?.length ?? 0) > 0) void this.#flush(queue);
-      else if (this.#flushing.size === 0 && [...this.#pending.values()].every((l) => l.length === 0))
-        for (const f of this.#idle.splice(0)) f();
+      else if (this.#isIdle()) for (const f of this.#idle.splice(0)) f();
     }
+  }
+
+  #isIdle(): boolean {
+    return this.#flushing.size === 0 && [...this.#pending.values()].every((l) => l.length === 0);
   }
 
   /** Resolves when nothing is waiting or being settled. */
   drain(): Promise<void> {
-    if (this.#flushing.size === 0 && [...this.#pending.values()].every((l) => l.length === 0)) return Promise.resolve();
+    if (this.#isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 }

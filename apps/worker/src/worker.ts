@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import {
   type Config,
+  executorOf,
   getTaskDefinition,
   healthRoutes,
   type Logger,
@@ -71,11 +72,11 @@ export function createWorker(deps: WorkerDeps): Worker {
     );
   }
   const db = boss.getDb();
-  const executeSql = (text: string, values?: unknown[]) => db.executeSql(text, values);
+  const executeSql = executorOf(boss);
   const events = new WorkerEvents();
   const slots = new Slots(config.worker.concurrency, config.worker.criticalReservedSlots, config.worker.queueConcurrency);
   const handlers: Handlers = createHandlers(config, deps.handlers);
-  const settler = new Settler((queue, items) => completeJobs(executeSql as never, queue, items), config.worker.settleBatch);
+  const settler = new Settler((queue, items) => completeJobs(executeSql, queue, items), config.worker.settleBatch);
   const runner = new JobRunner({ config, boss, executeSql, handlers, settler, events, logger });
   const limit = pLimit(config.worker.concurrency);
   const inflight = new Set<Promise<void>>();

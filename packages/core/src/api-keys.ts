@@ -3,6 +3,7 @@
  * the 256-bit secret is stored and compared in constant time. Scopes: `submit` (enqueue, and read,
  * cancel and retry its own tasks), `read` (read everything), `admin` (everything).
  */
+import type { ExecuteSql } from './db.ts';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const API_KEY_SCOPES = ['submit', 'read', 'admin'] as const;
@@ -50,8 +51,6 @@ export interface ApiKeyRow {
   revokedAt: Date | null;
   lastUsedAt: Date | null;
 }
-
-type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
 
 const COLUMNS = `id, name, prefix, scopes, rate_limit_per_second AS "rateLimitPerSecond", created_at AS "createdAt",
   revoked_at AS "revokedAt", last_used_at AS "lastUsedAt"`;

@@ -12,6 +12,25 @@ import { assertSchemaCurrent, SchemaBehindError } from './migrations/runner.ts';
 import { missingQueues } from './queue-sync.ts';
 import { trackResource } from './resources.ts';
 
+/** One statement with positional values: pg-boss's `boss.getDb().executeSql`, or a pg client's `query`. */
+export type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
+
+/**
+ * The same, also accepting a `{ name, text, values }` query config, which pg runs as a named
+ * prepared statement (planned once per connection). pg-boss passes it through to pg untouched.
+ */
+export type ExecutePrepared = (
+  query: string | { name: string; text: string; values: unknown[] },
+  values?: unknown[],
+) => Promise<{ rows: any[] }>;
+
+/** The statement runner of a started pg-boss instance (its pool), prepared statements included. */
+export function executorOf(boss: PgBoss): ExecutePrepared {
+  const db = boss.getDb();
+  // pg-boss types the first argument as a string but hands it to pg untouched.
+  return (query, values) => db.executeSql(query as string, values);
+}
+
 /** pg-boss's schema; fixed so that migrations/ can carry its SQL. */
 export const PGBOSS_SCHEMA = 'pgboss';
 

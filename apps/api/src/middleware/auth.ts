@@ -4,12 +4,11 @@
  * API_AUTH=disabled every request acts as an anonymous admin (local development only; refused in
  * production by the config).
  */
+import type { ExecuteSql } from '@taskfleet/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import { type ApiKeyScope, type Config, touchApiKey, verifyApiKey } from '@taskfleet/core';
 import type { Principal } from '../enqueue/build.ts';
 import { problems } from '../problem.ts';
-
-type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
 
 export const ANONYMOUS: Principal = { id: null, name: 'anonymous', scopes: ['admin'], rateLimitPerSecond: null };
 const TOUCH_INTERVAL_MS = 60_000;

@@ -2,6 +2,7 @@
  * Task endpoints: enqueue one (group commit), enqueue a batch (one insert), read, list, cancel,
  * retry. Queue names come from the task registry; dead-letter queues can be read but not fed.
  */
+import type { ExecutePrepared } from '@taskfleet/core';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import {
@@ -13,6 +14,7 @@ import {
   PGBOSS_STATES_FOR,
   TASK_STATES,
   type TaskState,
+  taskState,
 } from '@taskfleet/core';
 import type { PgBoss } from 'pg-boss';
 import { z } from 'zod';
@@ -34,12 +36,10 @@ import { insertTasks } from '../sql/insert-tasks.ts';
 import { getTask, getTasks, listTasks, type TaskRow } from '../sql/tasks.ts';
 import { toTaskView, taskUrl } from '../task-view.ts';
 
-type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
-
 export interface TaskRouteDeps {
   config: Config;
   boss: PgBoss;
-  executeSql: ExecuteSql;
+  executeSql: ExecutePrepared;
   committer: GroupCommitter;
   shedder: DepthShedder;
   metrics: ApiMetrics;
@@ -219,7 +219,7 @@ export function taskRoutes(deps: TaskRouteDeps): Hono {
           'No task in the batch is valid.',
         );
       const outcomes = await insertDeduped(
-        (q, rows) => insertTasks(executeSql as never, q, rows),
+        (q, rows) => insertTasks(executeSql, q, rows),
         queue,
         built.map((b) => b.task.row),
       );
@@ -339,8 +339,10 @@ export function taskRoutes(deps: TaskRouteDeps): Hono {
     await boss.cancel(queue, row.id);
     const now = await getTask(executeSql, queue, row.id);
     if (!now) throw problems.notFound('The task no longer exists.');
-    if (now.state !== 'cancelled')
-      throw problems.conflict(`The task is ${toTaskView(now, '').state} and cannot be cancelled.`, { state: toTaskView(now, '').state });
+    if (now.state !== 'cancelled') {
+      const state = taskState(now);
+      throw problems.conflict(`The task is ${state} and cannot be cancelled.`, { state });
+    }
     return c.json(toTaskView(now, baseUrl(c, config)));
   }
 
@@ -354,9 +356,8 @@ export function taskRoutes(deps: TaskRouteDeps): Hono {
     } else if (row.state === 'cancelled') {
       await boss.resume(queue, row.id);
     } else {
-      throw problems.conflict(`Only failed, dead-lettered or cancelled tasks can be retried; this one is ${toTaskView(row, '').state}.`, {
-        state: toTaskView(row, '').state,
-      });
+      const state = taskState(row);
+      throw problems.conflict(`Only failed, dead-lettered or cancelled tasks can be retried; this one is ${state}.`, { state });
     }
     const now = await getTask(executeSql, queue, row.id);
     if (!now) throw problems.notFound('The task no longer exists.');

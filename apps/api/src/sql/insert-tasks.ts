@@ -6,10 +6,9 @@
  * which is most of a small statement's cost. Like pg-boss, it sends one NOTIFY per statement
  * when the queue has `notify` on and a row is runnable now, and skips ids that exist.
  */
+import type { ExecutePrepared } from '@taskfleet/core';
 import { PGBOSS_SCHEMA } from '@taskfleet/core';
 import type { JobInsert } from 'pg-boss';
-
-type ExecuteSql = (text: string | { name: string; text: string; values: unknown[] }, values?: unknown[]) => Promise<{ rows: any[] }>;
 
 const S = PGBOSS_SCHEMA;
 const TEXT = `
@@ -34,7 +33,7 @@ WITH ins AS (
 SELECT id FROM ins WHERE (SELECT count(*) FROM notified) >= 0`;
 
 /** Insert rows into `queue`; returns the ids that were inserted (existing ids are skipped). */
-export async function insertTasks(executeSql: ExecuteSql, queue: string, rows: (JobInsert & { id: string })[]): Promise<string[]> {
+export async function insertTasks(executeSql: ExecutePrepared, queue: string, rows: (JobInsert & { id: string })[]): Promise<string[]> {
   const n = rows.length;
   const ids = new Array<string>(n);
   const data = new Array<string>(n);

@@ -2,7 +2,7 @@
  * Queue depth by state, deferred and oldest-ready age, for every queue in one scan. Callers cache
  * it (QueueStats) so a burst of status requests cannot turn into a burst of table scans.
  */
-type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
+import type { ExecuteSql } from '@taskfleet/core';
 
 export interface QueueDepthRow {
   name: string;

@@ -1,7 +1,6 @@
 /** Task reads and listing on pg-boss's job table. */
+import type { ExecuteSql } from '@taskfleet/core';
 import type { TaskEnvelope } from '@taskfleet/core';
-
-type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
 
 export interface TaskRow {
   id: string;

@@ -1,8 +1,7 @@
 /** The worker's own statements on pg-boss's job table (everything else goes through pg-boss's API). */
+import type { ExecutePrepared, ExecuteSql } from '@taskfleet/core';
 import { PGBOSS_SCHEMA } from '@taskfleet/core';
 
-/** pg-boss's executeSql; a `{ name, text, values }` query config makes a prepared statement (pg passes it through). */
-type ExecuteSql = (text: any, values?: unknown[]) => Promise<{ rows: any[] }>;
 const S = PGBOSS_SCHEMA;
 
 export interface Completion {
@@ -16,7 +15,7 @@ export interface Completion {
  * Fenced on (id, retry_count) and state 'active', like pg-boss's own completion: an attempt that
  * already timed out or was taken over by another worker is left alone. Returns the ids completed.
  */
-export async function completeJobs(executeSql: ExecuteSql, queue: string, items: Completion[]): Promise<string[]> {
+export async function completeJobs(executeSql: ExecutePrepared, queue: string, items: Completion[]): Promise<string[]> {
   const { rows } = await executeSql({
     name: 'taskfleet_complete_jobs_v1',
     text: `UPDATE ${S}.job j SET state = 'completed', completed_on = ${S}.job_now(), output = i.output

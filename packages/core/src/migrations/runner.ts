@@ -4,6 +4,7 @@
  * file is refused (migrations are append-only). After the SQL, the pg-boss queues for every task
  * type are created or brought in line with their definitions.
  */
+import type { ExecuteSql } from '../db.ts';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 import { type MigrationFile, MIGRATIONS_DIR, readMigrations } from './files.ts';
@@ -141,8 +142,6 @@ export interface SchemaStatus {
   /** Versions the database has applied that this release does not know (a newer release ran). */
   unknown: number[];
 }
-
-type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
 
 /** Compare this release's migrations with the database. */
 export async function schemaStatus(executeSql: ExecuteSql, dir: string = MIGRATIONS_DIR): Promise<SchemaStatus> {

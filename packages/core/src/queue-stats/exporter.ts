@@ -5,6 +5,7 @@
  * snapshot and serves it from memory. A scrape never touches the database, and all replicas export
  * the same numbers — rules aggregate them with `max by (queue, …)` (docs/runbook.md).
  */
+import type { ExecuteSql } from '../db.ts';
 import { Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
@@ -13,8 +14,6 @@ import { priorityName } from '../priority.ts';
 import { isDeadLetterQueue } from '../queues.ts';
 import { TASK_NAMES } from '../tasks/registry.ts';
 import { computeQueueStats, type QueueStatsRow } from './query.ts';
-
-type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
 
 export const QUEUE_DEPTH_STATES = ['ready', 'scheduled', 'retrying', 'active', 'dead_lettered'] as const;
 

@@ -2,9 +2,8 @@
  * The queue-depth query: every live job (created, retry, active) grouped by queue and priority, in
  * one statement. Finished jobs are excluded by the WHERE, so retained history does not add to it.
  */
+import type { ExecuteSql } from '../db.ts';
 import { PGBOSS_SCHEMA } from '../db.ts';
-
-type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
 
 export interface QueueStatsRow {
   queue: string;
