@@ -43,7 +43,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   );
   const template = `taskfleet_tpl_${process.pid}_${Date.now().toString(36)}`;
   await admin.query(`CREATE DATABASE ${template}`);
-  const config = loadConfig({ DATABASE_URL: databaseUrl(adminUrl, template), LOG_LEVEL: 'warn' });
+  // The template carries the reliability suite's `test.ledger` queues too (its processes load that
+  // task module through TASK_MODULES); other tests never see the type.
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl(adminUrl, template),
+    LOG_LEVEL: 'warn',
+    TASK_MODULES: path.resolve(import.meta.dirname, 'tasks/ledger.ts'),
+  });
   await applyMigrations(config, createLogger({ role: 'test', config, destination: process.stderr }));
   await admin.end();
   project.provide('adminDatabaseUrl', adminUrl);

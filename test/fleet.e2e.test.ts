@@ -3,59 +3,14 @@
  * runs the API and a worker as separate processes, restarts a crashed child, stops cleanly on
  * SIGINT, and reuses the data on the next start.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../scripts/lib/embedded-postgres.ts';
+import { SCRIPTS, spawnScript } from '../test-support/processes.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-
-interface Fleet {
-  proc: ChildProcess;
-  output: () => string;
-  waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<void>;
-  exited: Promise<number | null>;
-}
-
-function startFleet(env: Record<string, string>): Fleet {
-  const proc = spawn(process.execPath, ['scripts/start.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: '', LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const waiters = new Set<() => void>();
-  const onData = (chunk: Buffer) => {
-    out += chunk.toString();
-    for (const w of waiters) w();
-  };
-  proc.stdout?.on('data', onData);
-  proc.stderr?.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return {
-    proc,
-    output: () => out,
-    exited,
-    waitFor: (pattern, timeoutMs = 30_000) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          if (pattern.test(out)) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out waiting for ${pattern}; output so far:\n${out.slice(-3000)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      }),
-  };
-}
+const startFleet = (env: Record<string, string>) => spawnScript(SCRIPTS.start, { DATABASE_URL: '', ...env });
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -128,18 +83,10 @@ describe('npm start (the local fleet)', () => {
   });
 
   it('stops at once, naming the variable, when the configuration is bad', async () => {
-    for (const script of ['scripts/start.ts', 'apps/api/src/main.ts', 'apps/worker/src/main.ts']) {
-      const proc = spawn(process.execPath, [script], {
-        cwd: ROOT,
-        env: { ...process.env, WORKER_CONCURRENCY: 'abc', DATABASE_URL: 'postgres://127.0.0.1:1/x', LOG_FORMAT: 'json' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      proc.stdout?.on('data', (c) => (out += c));
-      proc.stderr?.on('data', (c) => (out += c));
-      const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
-      expect(code, script).toBe(1);
-      expect(out, script).toMatch(/WORKER_CONCURRENCY="abc" is invalid: expected an integer from 1 to 10000/);
+    for (const script of Object.values(SCRIPTS)) {
+      const child = spawnScript(script, { WORKER_CONCURRENCY: 'abc', DATABASE_URL: 'postgres://127.0.0.1:1/x' });
+      expect(await child.exited, script).toBe(1);
+      expect(child.output(), script).toMatch(/WORKER_CONCURRENCY="abc" is invalid: expected an integer from 1 to 10000/);
     }
   });
 });

@@ -6,6 +6,7 @@ import {
   exitOnStartupError,
   handleShutdownSignals,
   loadConfig,
+  loadTaskModules,
   type Logger,
   startBoss,
   startServer,
@@ -17,6 +18,7 @@ try {
   const config = loadConfig(process.env);
   logger = createLogger({ role: 'api', config });
   const log = logger;
+  await loadTaskModules(config.taskModules);
   if (config.api.auth === 'disabled')
     logger.warn('API_AUTH=disabled: every request is treated as an anonymous admin (local development only)');
   const boss = await startBoss(

@@ -3,7 +3,7 @@
  * registry's payload schemas and the enqueue request schema), so the docs cannot drift from the
  * code. Enqueue paths are listed per task type with that type's payload schema.
  */
-import { PRIORITY_NAMES, TASK_STATES, TASKS, type TaskDefinition } from '@taskfleet/core';
+import { allTasks, PRIORITY_NAMES, TASK_STATES, type TaskDefinition } from '@taskfleet/core';
 import { z } from 'zod';
 import { taskOptionsSchema } from './enqueue/schema.ts';
 
@@ -86,7 +86,7 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     security: [{ bearer: [] }],
     paths: {
-      ...Object.assign({}, ...Object.values(TASKS).map((d) => enqueuePaths(d))),
+      ...Object.assign({}, ...Object.values(allTasks()).map((d) => enqueuePaths(d))),
       '/v1/queues/{queue}/tasks/{id}': {
         get: {
           tags: ['tasks'],
@@ -187,7 +187,7 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
         TaskOptions: json(taskOptionsSchema),
-        ...Object.fromEntries(Object.values(TASKS).map((d) => [`${d.name}.payload`, json(d.schema)])),
+        ...Object.fromEntries(Object.values(allTasks()).map((d) => [`${d.name}.payload`, json(d.schema)])),
         Accepted: {
           type: 'object',
           required: ['id', 'queue', 'state', 'statusUrl'],

@@ -7,10 +7,12 @@ import {
   exitOnStartupError,
   handleShutdownSignals,
   loadConfig,
+  loadTaskModules,
   type Logger,
   startBoss,
   startServer,
 } from '@taskfleet/core';
+import type { HandlerEntry } from './handlers/types.ts';
 import { createWorker } from './worker.ts';
 
 let logger: Logger | undefined;
@@ -18,6 +20,7 @@ try {
   const config = loadConfig(process.env);
   const replica = config.worker.id ?? `${hostname()}-${process.pid}`;
   logger = createLogger({ role: 'worker', config, base: { worker: replica } });
+  const taskModules = await loadTaskModules(config.taskModules);
   const boss = await startBoss(
     createBoss({
       config,
@@ -34,7 +37,13 @@ try {
     }),
     logger,
   );
-  const worker = createWorker({ config, boss, logger, metrics: createMetricsRegistry('worker', { worker: replica }) });
+  const worker = createWorker({
+    config,
+    boss,
+    logger,
+    metrics: createMetricsRegistry('worker', { worker: replica }),
+    handlers: taskModules as HandlerEntry[],
+  });
   const server = await startServer(worker.http, { host: config.worker.host, port: config.worker.port, name: 'worker-http' });
   await worker.start();
   logger.info({ url: server.url, concurrency: config.worker.concurrency }, 'worker running');

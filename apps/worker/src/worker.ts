@@ -13,7 +13,7 @@ import {
   metricsRoute,
   PGBOSS_SCHEMA,
   createQueueStatsExporter,
-  TASK_NAMES,
+  taskNames,
   trackResource,
 } from '@taskfleet/core';
 import { Hono } from 'hono';
@@ -63,7 +63,7 @@ export function connectionsNeeded(queues: number): number {
 
 export function createWorker(deps: WorkerDeps): Worker {
   const { config, boss, logger } = deps;
-  const queues = config.worker.queues ?? TASK_NAMES;
+  const queues = config.worker.queues ?? taskNames();
   const unknown = queues.filter((q) => !getTaskDefinition(q));
   if (unknown.length) throw new Error(`WORKER_QUEUES names unknown queue(s): ${unknown.join(', ')}`);
   if (config.worker.poolSize < connectionsNeeded(queues.length)) {

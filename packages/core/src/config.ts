@@ -208,6 +208,14 @@ export const ENV_VARS = {
   ),
   HTTP_REQUEST_MAX_RESPONSE_BYTES: intVar(4096, 0, 1_048_576, 'How much of a delivery response is kept as the task output.'),
   WORKER_DB_POOL_SIZE: intVar(10, 2, 500, 'Maximum PostgreSQL connections per worker replica.'),
+  TASK_MODULES: optionalVar(
+    z
+      .string()
+      .regex(/^[^,\s]+(\s*,\s*[^,\s]+)*$/)
+      .transform((v) => v.split(',').map((s) => s.trim())),
+    'comma-separated module paths or package names',
+    'Your own task types: modules exporting `tasks: [{ definition, handle }]`, loaded by migrate, API and worker alike (set it the same on all three).',
+  ),
   WORKER_QUEUES: optionalVar(queueList, 'comma-separated queue names', 'Queues this replica drains. Unset: every registered task type.'),
   WORKER_SHUTDOWN_GRACE_SECONDS: intVar(30, 0, 3600, 'On SIGTERM, how long running jobs may finish before they are aborted into retry.'),
   WORKER_REPLICAS: intVar(2, 0, 64, 'How many worker processes `npm start` runs on this machine.'),
@@ -245,6 +253,8 @@ export interface Config {
     shedReadyDepth: number;
     publicUrl: string | undefined;
   };
+  /** Modules with the deployment's own task types (TASK_MODULES). */
+  taskModules: string[];
   worker: {
     /** Replica name; `undefined` = derive from host name and pid. */
     id: string | undefined;
@@ -345,6 +355,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       shedReadyDepth: v.API_SHED_READY_DEPTH,
       publicUrl: v.API_PUBLIC_URL,
     },
+    taskModules: v.TASK_MODULES ?? [],
     worker: {
       id: v.WORKER_ID,
       host: v.WORKER_HOST,

@@ -10,6 +10,7 @@ export * from './tasks/define.ts';
 export { httpRequestTask } from './tasks/http-request.ts';
 export { noopTask } from './tasks/noop.ts';
 export * from './tasks/registry.ts';
+export * from './tasks/modules.ts';
 export * from './metrics.ts';
 export * from './http/health.ts';
 export * from './http/metrics.ts';

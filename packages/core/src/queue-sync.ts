@@ -7,7 +7,7 @@ import type { PgBoss, Queue } from 'pg-boss';
 import type { Logger } from './logger.ts';
 import { deadLetterQueueFor, queueNameFor } from './queues.ts';
 import type { TaskDefinition } from './tasks/define.ts';
-import { TASKS } from './tasks/registry.ts';
+import { allTasks } from './tasks/registry.ts';
 
 /** Dead-lettered tasks wait this long for an operator (redrive or delete) before pg-boss drops them. */
 export const DEAD_LETTER_RETENTION_SECONDS = 90 * 24 * 3600;
@@ -22,7 +22,8 @@ export function queueOptionsFor(def: TaskDefinition): QueueOptions {
     retryLimit: d.maxAttempts - 1,
     retryDelay: d.retryDelaySeconds,
     retryBackoff: d.retryBackoff,
-    retryDelayMax: d.retryDelayMaxSeconds,
+    // pg-boss refuses a ceiling without backoff (a fixed delay has nothing to cap).
+    ...(d.retryBackoff ? { retryDelayMax: d.retryDelayMaxSeconds } : {}),
     expireInSeconds: d.timeoutSeconds + EXPIRY_MARGIN_SECONDS,
     retentionSeconds: d.retentionSeconds,
     deleteAfterSeconds: d.deleteAfterSeconds,
@@ -42,7 +43,7 @@ export function deadLetterQueueOptions(): QueueOptions {
 }
 
 /** Every queue name the registry implies, dead-letter queues included. */
-export function expectedQueueNames(tasks: Record<string, TaskDefinition> = TASKS): string[] {
+export function expectedQueueNames(tasks: Record<string, TaskDefinition> = allTasks()): string[] {
   return Object.values(tasks).flatMap((def) =>
     def.defaults.deadLetter ? [queueNameFor(def.name), deadLetterQueueFor(def.name)] : [queueNameFor(def.name)],
   );
@@ -58,7 +59,7 @@ async function upsertQueue(boss: PgBoss, name: string, options: QueueOptions, lo
   }
 }
 
-export async function syncQueues(boss: PgBoss, logger: Logger, tasks: Record<string, TaskDefinition> = TASKS): Promise<void> {
+export async function syncQueues(boss: PgBoss, logger: Logger, tasks: Record<string, TaskDefinition> = allTasks()): Promise<void> {
   for (const def of Object.values(tasks)) {
     if (def.defaults.deadLetter) await upsertQueue(boss, deadLetterQueueFor(def.name), deadLetterQueueOptions(), logger);
     await upsertQueue(boss, queueNameFor(def.name), queueOptionsFor(def), logger);
@@ -66,7 +67,7 @@ export async function syncQueues(boss: PgBoss, logger: Logger, tasks: Record<str
 }
 
 /** Names of expected queues that do not exist in the database. */
-export async function missingQueues(boss: PgBoss, tasks: Record<string, TaskDefinition> = TASKS): Promise<string[]> {
+export async function missingQueues(boss: PgBoss, tasks: Record<string, TaskDefinition> = allTasks()): Promise<string[]> {
   const expected = expectedQueueNames(tasks);
   const present = new Set((await boss.getQueues(expected)).map((q) => q.name));
   return expected.filter((n) => !present.has(n));

@@ -3,7 +3,7 @@
  * packages/core/src/tasks/ + one handler file here + one line below. The worker refuses to start if
  * a registered task type has no handler.
  */
-import { type Config, TASK_NAMES } from '@taskfleet/core';
+import { type Config, taskNames } from '@taskfleet/core';
 import { createHttpRequestHandler } from './http-request.ts';
 import { noopHandler } from './noop.ts';
 import type { HandlerEntry } from './types.ts';
@@ -20,7 +20,7 @@ export function createHandlers(config: Config, extra: HandlerEntry[] = []): Hand
     [http.definition.name, http],
   ]);
   for (const entry of extra) map.set(entry.definition.name, entry);
-  const missing = TASK_NAMES.filter((name) => !map.has(name));
+  const missing = taskNames().filter((name) => !map.has(name));
   if (missing.length) throw new Error(`no handler registered for task type(s) ${missing.join(', ')}`);
   return { get: (queue) => map.get(queue), close: () => http.close() };
 }

@@ -7,9 +7,11 @@ import { requireDatabaseUrl } from '../config.ts';
 import { createBoss } from '../db.ts';
 import type { Logger } from '../logger.ts';
 import { syncQueues } from '../queue-sync.ts';
+import { loadTaskModules } from '../tasks/modules.ts';
 import { type MigrateResult, migrate } from './runner.ts';
 
 export async function applyMigrations(config: Config, logger: Logger, dir?: string): Promise<MigrateResult> {
+  await loadTaskModules(config.taskModules);
   return migrate({
     databaseUrl: requireDatabaseUrl(config),
     logger,

@@ -12,7 +12,7 @@ import type { Logger } from '../logger.ts';
 import { METRICS } from '../metrics.ts';
 import { priorityName } from '../priority.ts';
 import { isDeadLetterQueue } from '../queues.ts';
-import { TASK_NAMES } from '../tasks/registry.ts';
+import { taskNames } from '../tasks/registry.ts';
 import { computeQueueStats, type QueueStatsRow } from './query.ts';
 
 export const QUEUE_DEPTH_STATES = ['ready', 'scheduled', 'retrying', 'active', 'dead_lettered'] as const;
@@ -179,6 +179,6 @@ export function createQueueStatsExporter(deps: {
     registry: deps.registry,
     logger: deps.logger,
     intervalSeconds: deps.config.queueStatsIntervalSeconds,
-    queues: TASK_NAMES,
+    queues: taskNames(),
   });
 }

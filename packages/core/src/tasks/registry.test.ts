@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { queueOptionsFor } from '../queue-sync.ts';
 import { BASE_TASK_DEFAULTS, defineTask } from './define.ts';
-import { getTaskDefinition, isTaskName, TASK_NAMES, TASKS } from './registry.ts';
+import { loadTaskModules } from './modules.ts';
+import { allTasks, getTaskDefinition, isTaskName, registerTask, TASK_NAMES, taskNames, TASKS } from './registry.ts';
 
 describe('task registry', () => {
   it('ships http.request and noop', () => {
@@ -25,6 +26,32 @@ describe('task registry', () => {
     expect(opts.expireInSeconds).toBeGreaterThan(TASKS.noop.defaults.timeoutSeconds);
     expect(opts.deadLetter).toBe('noop.dead');
     expect(opts.notify).toBe(true);
+  });
+
+  it('maps a fixed retry delay without a ceiling (pg-boss refuses retryDelayMax without backoff)', () => {
+    const fixed = defineTask({ name: 'fixed.delay', description: '', schema: z.object({}), defaults: { retryBackoff: false } });
+    const opts = queueOptionsFor(fixed);
+    expect(opts).toMatchObject({ retryBackoff: false, retryDelay: BASE_TASK_DEFAULTS.retryDelaySeconds });
+    expect(opts).not.toHaveProperty('retryDelayMax');
+  });
+
+  it('registers task types at run time, once per name', () => {
+    const extra = defineTask({ name: 'extra.one', description: '', schema: z.object({}) });
+    registerTask(extra);
+    registerTask(extra); // same definition again: no-op
+    expect(getTaskDefinition('extra.one')).toBe(extra);
+    expect(taskNames()).toContain('extra.one');
+    expect(allTasks()['extra.one']).toBe(extra);
+    expect(() => registerTask(defineTask({ name: 'extra.one', description: 'other', schema: z.object({}) }))).toThrow(/already defined/);
+    expect(() => registerTask(defineTask({ name: 'noop', description: 'shadow', schema: z.object({}) }))).toThrow(/already defined/);
+  });
+
+  it('loads TASK_MODULES and names the module that is wrong', async () => {
+    const entries = await loadTaskModules([new URL('../../../../test-support/tasks/ledger.ts', import.meta.url).pathname]);
+    expect(entries.map((e) => e.definition.name)).toEqual(['test.ledger']);
+    expect(getTaskDefinition('test.ledger')).toBe(entries[0]?.definition);
+    await expect(loadTaskModules(['./does-not-exist.ts'])).rejects.toThrow(/TASK_MODULES: cannot load "\.\/does-not-exist\.ts"/);
+    await expect(loadTaskModules(['node:path'])).rejects.toThrow(/does not export a `tasks` array/);
   });
 
   it('refuses bad definitions', () => {
