@@ -61,7 +61,8 @@ const specs: ChildSpec[] = [
   {
     name: 'api',
     script: 'apps/api/src/main.ts',
-    env: {},
+    // No balancer in front of the local fleet: nothing to wait for on Ctrl-C.
+    env: { API_SHUTDOWN_DELAY_MS: process.env.API_SHUTDOWN_DELAY_MS || '0' },
     readyUrl: `http://127.0.0.1:${config.api.port}/readyz`,
   },
   ...Array.from({ length: config.worker.replicas }, (_, i) => ({

@@ -30,11 +30,27 @@ export class Fleet {
     this.env = env;
   }
 
+  /** Start a replacement when a worker exits on its own (as `npm start` or an orchestrator would). */
+  restartCrashedWorkers = false;
+  /** Logs of processes that exited on their own. */
+  readonly crashOutput: string[] = [];
+  private stopping = false;
+
   private async start(role: 'api' | 'worker', env: Record<string, string>): Promise<AppProcess> {
     const app = await spawnApp(role, { TASK_MODULES: LEDGER_MODULE, LOG_LEVEL: 'warn', ...this.env, ...env });
-    void app.exited.then((code) =>
-      this.exits.push({ role, pid: app.pid, code, signal: app.signal(), expected: this.expected.has(app.pid) }),
-    );
+    void app.exited.then((code) => {
+      const expected = this.expected.has(app.pid);
+      this.exits.push({ role, pid: app.pid, code, signal: app.signal(), expected });
+      if (expected || this.stopping) return;
+      this.crashOutput.push(app.output());
+      const index = this.workers.indexOf(app);
+      if (role === 'worker' && this.restartCrashedWorkers && index >= 0) {
+        void this.start('worker', env).then((replacement) => {
+          if (this.stopping) void stopProcess(replacement);
+          else this.workers[index] = replacement;
+        });
+      }
+    });
     await waitReady(app);
     return app;
   }
@@ -49,6 +65,18 @@ export class Fleet {
     const app = await this.start('worker', env);
     this.workers.push(app);
     return app;
+  }
+
+  /** Submit one `test.ledger` task to the first API replica; returns its id. */
+  async submit(payload: Record<string, unknown>, options: Record<string, unknown> = {}): Promise<string> {
+    const res = await fetch(`${this.apiUrls()[0]}/v1/queues/test.ledger/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ payload, ...options }),
+    });
+    const body = (await res.json()) as { id?: string };
+    if (res.status !== 202 || !body.id) throw new Error(`submit answered ${res.status}: ${JSON.stringify(body)}`);
+    return body.id;
   }
 
   apiUrls(): string[] {
@@ -68,14 +96,17 @@ export class Fleet {
     return { killed: victim.pid, replacement };
   }
 
-  /** SIGTERM one API replica, wait for its exit code, start a replacement in its place. */
+  /**
+   * SIGTERM one API replica and wait for its exit code, then start a replacement in its place.
+   * Clients keep being routed to it while it drains (the harsh case: no balancer deregistration
+   * first), so they meet its draining answers and then its closed port.
+   */
   async rollApi(index: number): Promise<{ code: number | null }> {
     const old = this.apis[index];
     if (!old) throw new Error(`no api ${index}`);
     this.expected.add(old.pid);
-    this.apis.splice(index, 1); // the balancer stops routing to it
     const code = await stopProcess(old, 'SIGTERM');
-    this.apis.splice(index, 0, await this.start('api', { API_AUTH: 'disabled' }));
+    this.apis[index] = await this.start('api', { API_AUTH: 'disabled' });
     return { code };
   }
 
@@ -85,6 +116,7 @@ export class Fleet {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     const all = [...this.apis, ...this.workers];
     for (const p of all) this.expected.add(p.pid);
     await Promise.all(all.map((p) => stopProcess(p, 'SIGTERM', 15_000)));

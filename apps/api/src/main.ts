@@ -39,7 +39,12 @@ try {
   handleShutdownSignals(logger, async () => {
     // Order: stop being ready (balancers stop sending), let in-flight requests finish (their
     // group commits flush), flush anything left, then close the pool.
+    // A closed port or a reset keep-alive socket is an error a client cannot tell from a lost
+    // request, so first keep serving for API_SHUTDOWN_DELAY_MS with readyz red and every answer
+    // closing its connection; only then stop accepting.
     draining = true;
+    server.endKeepAlive();
+    await new Promise((r) => setTimeout(r, config.api.shutdownDelayMs));
     await server.close(config.api.requestTimeoutMs);
     await api.close();
     await boss.stop({ graceful: true, close: true, timeout: 5_000 });

@@ -115,6 +115,12 @@ export const ENV_VARS = {
     600_000,
     'A task still waiting for its group commit after this long is dropped from the buffer (never written) and answered 503 (REQUEST_TIMEOUT). Also the HTTP server request timeout.',
   ),
+  API_SHUTDOWN_DELAY_MS: intVar(
+    2_000,
+    0,
+    120_000,
+    'On SIGTERM, how long the API keeps serving (readyz 503, every answer `Connection: close`) before it closes its port, so balancers stop routing to it and clients drop their keep-alive connections first.',
+  ),
   API_GROUP_COMMIT_MAX_ROWS: intVar(1000, 1, 10_000, 'Most rows in one group-commit insert.'),
   API_GROUP_COMMIT_WINDOW_MS: intVar(
     0,
@@ -248,6 +254,7 @@ export interface Config {
     maxConcurrentRequests: number;
     requestQueueSize: number;
     requestTimeoutMs: number;
+    shutdownDelayMs: number;
     groupCommit: { maxRows: number; windowMs: number; concurrency: number };
     rateLimit: { perSecond: number; burst: number };
     shedReadyDepth: number;
@@ -346,6 +353,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConcurrentRequests: v.API_MAX_CONCURRENT_REQUESTS,
       requestQueueSize: v.API_REQUEST_QUEUE_SIZE,
       requestTimeoutMs: v.API_REQUEST_TIMEOUT_MS,
+      shutdownDelayMs: v.API_SHUTDOWN_DELAY_MS,
       groupCommit: {
         maxRows: v.API_GROUP_COMMIT_MAX_ROWS,
         windowMs: v.API_GROUP_COMMIT_WINDOW_MS,

@@ -12,6 +12,8 @@ export interface RunningServer {
   readonly port: number;
   readonly url: string;
   readonly server: ServerType;
+  /** From now on every answer carries `Connection: close`, so clients stop reusing connections. */
+  endKeepAlive(): void;
   /** Stop accepting; wait up to `timeoutMs` for in-flight requests, then force-close sockets. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -32,18 +34,25 @@ export function startServer(app: Hono<any>, options: ServeOptions): Promise<Runn
       const release = trackResource('server', options.name);
       const http = server as Server;
       let closing: Promise<void> | undefined;
+      let keepAliveEnded = false;
+      const endKeepAlive = () => {
+        if (keepAliveEnded) return;
+        keepAliveEnded = true;
+        http.on('request', (_req, res) => res.setHeader('connection', 'close'));
+      };
       const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
       resolve({
         port: info.port,
         url: `http://${host}:${info.port}`,
         server,
+        endKeepAlive,
         close(timeoutMs = 10_000) {
           closing ??= new Promise<void>((done) => {
             const timer = setTimeout(() => http.closeAllConnections(), timeoutMs);
             // Keep-alive sockets become idle as their last request finishes: close them as they do,
             // and ask clients not to reuse connections from now on.
             const sweep = setInterval(() => http.closeIdleConnections(), 50);
-            http.on('request', (_req, res) => res.setHeader('connection', 'close'));
+            endKeepAlive();
             http.close(() => {
               clearTimeout(timer);
               clearInterval(sweep);
