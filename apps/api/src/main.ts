@@ -32,7 +32,7 @@ try {
     port: config.api.port,
     name: 'api',
     requestTimeoutMs: config.api.requestTimeoutMs + 5_000,
-    headersTimeoutMs: 10_000,
+    headersTimeoutMs: Math.min(10_000, config.api.requestTimeoutMs + 5_000),
     keepAliveTimeoutMs: 65_000,
   });
   logger.info({ url: server.url, auth: config.api.auth }, 'api listening');
