@@ -27,10 +27,16 @@ export interface ScriptProcess {
   readonly signal: () => NodeJS.Signals | null;
 }
 
-export function spawnScript(script: string, env: Record<string, string>, args: string[] = []): ScriptProcess {
-  const proc = spawn(process.execPath, [...APP_NODE_FLAGS, script, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_FORMAT: 'json', ...env },
+/** `launch` runs the script with another program (e.g. `sh` for a shell entrypoint) from another directory. */
+export function spawnScript(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  launch?: { command: string; cwd: string; args: string[] },
+): ScriptProcess {
+  const proc = spawn(launch?.command ?? process.execPath, launch ? [script, ...launch.args] : [...APP_NODE_FLAGS, script, ...args], {
+    cwd: launch?.cwd ?? ROOT,
+    env: launch ? env : { ...process.env, LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -80,8 +86,8 @@ export interface AppProcess extends ScriptProcess {
   readonly url: string;
 }
 
-export async function spawnApp(role: 'api' | 'worker', env: Record<string, string>): Promise<AppProcess> {
-  const port = await freePort();
+export async function spawnApp(role: 'api' | 'worker', env: Record<string, string>, fixedPort?: number): Promise<AppProcess> {
+  const port = fixedPort ?? (await freePort());
   const portEnv: Record<string, string> =
     role === 'api' ? { API_HOST: '127.0.0.1', API_PORT: String(port) } : { WORKER_HOST: '127.0.0.1', WORKER_PORT: String(port) };
   const child = spawnScript(SCRIPTS[role], { ...env, ...portEnv });
