@@ -10,6 +10,8 @@ COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
+COPY apps/cli/package.json apps/cli/
+COPY packages/client/package.json packages/client/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # Stage 2: the runtime — Node 24, the dependencies and the sources (tests excluded by .dockerignore).
@@ -27,6 +29,10 @@ COPY apps/api/package.json apps/api/
 COPY apps/api/src apps/api/src
 COPY apps/worker/package.json apps/worker/
 COPY apps/worker/src apps/worker/src
+COPY packages/client/package.json packages/client/
+COPY packages/client/src packages/client/src
+COPY apps/cli/package.json apps/cli/
+COPY apps/cli/src apps/cli/src
 COPY migrations ./migrations
 COPY scripts/apikey.ts scripts/
 COPY scripts/lib scripts/lib

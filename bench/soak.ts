@@ -37,6 +37,8 @@ interface Window {
   max: number;
   rssMb: Record<string, number>;
   depth: number;
+  /** p99 ms by request kind. */
+  p99ByKind: Record<string, number>;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -61,29 +63,36 @@ try {
   const post = (path: string, body: unknown) =>
     fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   // The mix: what each request does, by weight.
-  const mix: [number, () => Promise<Response>][] = [
-    [55, () => post('/v1/queues/noop/tasks', { payload: { sleepMs: 5 } })],
-    [10, () => post('/v1/queues/noop/tasks', { payload: { failAttempts: 1 }, priority: 'high' })],
-    [10, () => post('/v1/queues/noop/tasks:batch', { tasks: Array.from({ length: 20 }, () => ({ payload: {} })) })],
-    [
-      20,
-      () =>
-        fetch(`${api}/v1/queues/noop/tasks/${acked[Math.floor(Math.random() * acked.length)] ?? '00000000-0000-0000-0000-000000000000'}`),
-    ],
-    [5, () => fetch(`${api}/v1/queues`)],
+  type Kind = [weight: number, name: string, send: () => Promise<Response>];
+  const mix: Kind[] = [
+    [55, 'enqueue', () => post('/v1/queues/noop/tasks', { payload: { sleepMs: 5 } })],
+    [10, 'enqueue-retrying', () => post('/v1/queues/noop/tasks', { payload: { failAttempts: 1 }, priority: 'high' })],
+    [10, 'batch-20', () => post('/v1/queues/noop/tasks:batch', { tasks: Array.from({ length: 20 }, () => ({ payload: {} })) })],
+    [20, 'status', () => fetch(`${api}/v1/queues/noop/tasks/${acked[Math.floor(Math.random() * acked.length)]}`)],
+    [5, 'queues', () => fetch(`${api}/v1/queues`)],
   ];
   const totalWeight = mix.reduce((s, [w]) => s + w, 0);
-  const pick = () => {
+  const pick = (): Kind => {
     let r = Math.random() * totalWeight;
-    for (const [w, f] of mix) if ((r -= w) < 0) return f;
-    return (mix[0] as [number, () => Promise<Response>])[1];
+    for (const kind of mix) {
+      r -= kind[0];
+      if (r < 0) return kind;
+    }
+    return mix[0] as Kind;
   };
+  let byKind = new Map<string, number[]>();
 
   async function one(): Promise<void> {
+    // Status reads need a task to read: enqueue until there is one.
+    const [, name, send] = acked.length ? pick() : (mix[0] as Kind);
     const started = performance.now();
     try {
-      const res = await pick()();
-      latencies.push(performance.now() - started);
+      const res = await send();
+      const ms = performance.now() - started;
+      latencies.push(ms);
+      const list = byKind.get(name) ?? [];
+      list.push(ms);
+      byKind.set(name, list);
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       const body = (await res.json().catch(() => null)) as { id?: string; results?: { id: string; status: string }[] } | null;
       if (res.status === 202 && body?.id) acked.push(body.id);
@@ -119,6 +128,18 @@ try {
       await new Promise((r) => setTimeout(r, Math.min(windowSeconds * 1000, Math.max(0, endAt - Date.now()))));
       const sorted = latencies.sort((a, b) => a - b);
       latencies = [];
+      const p99ByKind = Object.fromEntries(
+        [...byKind].map(([k, v]) => [
+          k,
+          Math.round(
+            percentile(
+              v.sort((a, b) => a - b),
+              99,
+            ) * 10,
+          ) / 10,
+        ]),
+      );
+      byKind = new Map();
       const rssMb: Record<string, number> = {};
       for (const [name, p] of Object.entries(procs)) rssMb[name] = Math.round(await p.rssMb());
       const { rows } = await c.query<{ n: number }>(
@@ -132,9 +153,12 @@ try {
         max: Math.round((sorted.at(-1) ?? 0) * 10) / 10,
         rssMb,
         depth: rows[0]?.n ?? 0,
+        p99ByKind,
       };
       windows.push(w);
-      log(`t=${w.t}s ${w.requests} req  p50 ${w.p50} ms  p99 ${w.p99} ms  depth ${w.depth}  RSS ${JSON.stringify(rssMb)}`);
+      log(
+        `t=${w.t}s ${w.requests} req  p50 ${w.p50} ms  p99 ${w.p99} ms  depth ${w.depth}  RSS ${JSON.stringify(rssMb)}  p99 by kind ${JSON.stringify(p99ByKind)}`,
+      );
     }
   });
   await load;

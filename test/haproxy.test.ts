@@ -80,6 +80,14 @@ describe('deploy/haproxy/haproxy.cfg', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
 
+    expect(lb.exitCode, `HAProxy exited:\n${lbErr}`).toBeNull();
+    expect(
+      await fetch(`${lbUrl}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      ),
+      lbErr,
+    ).toBe(200);
     const load = startLoad({ urls: () => [lbUrl], concurrency: 8, pauseMs: 2 });
     for (const i of [0, 1, 0, 1]) {
       await new Promise((r) => setTimeout(r, 1_500));

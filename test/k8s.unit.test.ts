@@ -20,7 +20,7 @@ import { ENV_VARS, loadConfig } from '@taskfleet/core';
 const root = new URL('../', import.meta.url);
 const dir = new URL('deploy/k8s/', root);
 const read = (rel: string) => readFileSync(new URL(rel, dir), 'utf8');
-// biome-ignore lint/suspicious/noExplicitAny: manifests are checked field by field below
+// Manifests are plain YAML data, checked field by field below.
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; spec?: any; data?: any; stringData?: any };
 
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {

@@ -120,6 +120,29 @@ export async function startProcess(script: string, env: Record<string, string>, 
   };
 }
 
+/**
+ * CPU seconds (user + system) used so far by every PostgreSQL process on the machine, from /proc.
+ * The difference across a measurement is the database's cost of it (other idle clusters add noise
+ * in the millisecond range).
+ */
+export async function postgresCpuSeconds(): Promise<number> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  let ticks = 0;
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
+      const fields = stat.slice(close + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return ticks / 100; // USER_HZ
+}
+
 export function machineFacts() {
   return {
     cpus: os.cpus().length,

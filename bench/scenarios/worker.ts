@@ -7,7 +7,7 @@
  */
 import { PgBoss } from 'pg-boss';
 import { PRIORITIES } from '@taskfleet/core';
-import { benchDatabase, machineFacts, type Proc, startProcess, writeResult } from '../lib/env.ts';
+import { benchDatabase, machineFacts, postgresCpuSeconds, type Proc, startProcess, writeResult } from '../lib/env.ts';
 import { countState, prefill, summarize, withClient } from '../lib/jobs.ts';
 import { writeChart } from '../lib/report.ts';
 import { barChart } from '../lib/svg.ts';
@@ -37,6 +37,7 @@ async function drainTaskfleet(url: string, backlog: number, replicas: number, lo
   await withClient(url, (c) => c.query('TRUNCATE pgboss.job_common'));
   await prefill(url, 'noop', backlog);
   const started = performance.now();
+  const cpuBefore = await postgresCpuSeconds();
   const procs = await startWorkers(url, replicas);
   let rssMax = 0;
   try {
@@ -56,8 +57,21 @@ async function drainTaskfleet(url: string, backlog: number, replicas: number, lo
     );
     const seconds = (times.rows[0]?.last ?? 0) - (times.rows[0]?.first ?? 0);
     const rate = Math.round(backlog / seconds);
-    log(`  taskfleet ×${replicas}: ${backlog} jobs in ${seconds.toFixed(2)} s → ${rate} jobs/s (max RSS ${Math.round(rssMax)} MB)`);
-    return { replicas, jobs: backlog, seconds, jobsPerSecond: rate, maxRssMb: Math.round(rssMax) };
+    // PostgreSQL's CPU for the whole drain (including the workers' start and the polling above).
+    const postgresCpu = Math.round(((await postgresCpuSeconds()) - cpuBefore) * 100) / 100;
+    const perCore = Math.round(backlog / postgresCpu);
+    log(
+      `  taskfleet ×${replicas}: ${backlog} jobs in ${seconds.toFixed(2)} s → ${rate} jobs/s (max RSS ${Math.round(rssMax)} MB; PostgreSQL ${postgresCpu} CPU-s → ${perCore} jobs per PostgreSQL core-second)`,
+    );
+    return {
+      replicas,
+      jobs: backlog,
+      seconds,
+      jobsPerSecond: rate,
+      maxRssMb: Math.round(rssMax),
+      postgresCpuSeconds: postgresCpu,
+      jobsPerPostgresCoreSecond: perCore,
+    };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
   }

@@ -26,7 +26,9 @@ import { requestContext } from './middleware/request-context.ts';
 import { errorHandler, problemResponse } from './problem.ts';
 import { DepthShedder, QueueStats } from './queue-stats.ts';
 import { docsRoutes } from './routes/docs.ts';
+import { fleetRoutes } from './routes/fleet.ts';
 import { queueRoutes } from './routes/queues.ts';
+import { uiRoutes } from './routes/ui.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { insertTasks } from './sql/insert-tasks.ts';
 
@@ -77,6 +79,7 @@ export function createApi(deps: ApiDeps): Api {
   app.route('/', healthRoutes({ pingDatabase: async () => void (await executeSql('SELECT 1')), isDraining: deps.isDraining }));
   app.route('/', metricsRoute(deps.metrics));
   app.route('/', docsRoutes(config.api.publicUrl));
+  app.route('/', uiRoutes());
   app.use('/v1/*', authenticate(config, executeSql));
   app.use(
     '/v1/*',
@@ -84,6 +87,7 @@ export function createApi(deps: ApiDeps): Api {
   );
   app.route('/', taskRoutes({ config, boss, executeSql, committer, shedder, metrics, logger, isDraining: deps.isDraining }));
   app.route('/', queueRoutes(stats));
+  app.route('/', fleetRoutes({ executeSql, queueStats }));
   app.notFound((c) =>
     problemResponse(c, {
       type: 'https://taskfleet.dev/problems/not-found',

@@ -165,6 +165,27 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
           responses: { '200': { description: 'Queue' }, ...errors(401, 404, 503) },
         },
       },
+      '/v1/me': {
+        get: {
+          tags: ['fleet'],
+          summary: "The calling API key's name and scopes",
+          responses: { '200': { description: 'Key' }, ...errors(401) },
+        },
+      },
+      '/v1/workers': {
+        get: {
+          tags: ['fleet'],
+          summary: 'Worker replicas seen in the last 30 s, with slots in use and limit',
+          responses: { '200': { description: 'Workers' }, ...errors(401, 503) },
+        },
+      },
+      '/v1/stats': {
+        get: {
+          tags: ['fleet'],
+          summary: 'Queue snapshot (depth by state and priority), its last hour on this replica, tasks created/finished per minute',
+          responses: { '200': { description: 'Stats' }, ...errors(401, 503) },
+        },
+      },
       '/healthz': { get: { tags: ['operations'], security: [], summary: 'Process is alive', responses: { '200': { description: 'ok' } } } },
       '/readyz': {
         get: {

@@ -1,5 +1,6 @@
 /**
- * Cached queue depths (one scan for every queue, at most once per `maxAgeMs`, single-flight), and
+ * Cached queue depths (one scan for every queue, at most once per `maxAgeMs`, single-flight, served
+ * stale while it refreshes), and
  * the per-queue high-water check for load shedding. Neither ever makes a request wait on a count:
  * shedding uses the last known depth and refreshes it in the background.
  */
@@ -12,22 +13,34 @@ export class QueueStats {
   #loading: Promise<QueueDepthRow[]> | undefined;
   readonly #executeSql: ExecuteSql;
   readonly #maxAgeMs: number;
-  constructor(executeSql: ExecuteSql, maxAgeMs = 2000) {
+  constructor(executeSql: ExecuteSql, maxAgeMs = 5000) {
     this.#executeSql = executeSql;
     this.#maxAgeMs = maxAgeMs;
   }
 
+  /**
+   * Stale-while-revalidate: the scan walks every retained row (finished ones included), so after the
+   * first call a request never waits on it — it gets the last result, and a stale one starts a
+   * background refresh (soak: waiting on the scan pushed the API's p99 from 46 ms to 770 ms as
+   * 640,000 finished tasks accumulated).
+   */
   async all(): Promise<QueueDepthRow[]> {
-    if (this.#value && Date.now() - this.#value.at < this.#maxAgeMs) return this.#value.rows;
-    this.#loading ??= queueDepths(this.#executeSql)
-      .then((rows) => {
-        this.#value = { rows, at: Date.now() };
-        return rows;
-      })
-      .finally(() => {
-        this.#loading = undefined;
-      });
-    return this.#loading;
+    const stale = !this.#value || Date.now() - this.#value.at >= this.#maxAgeMs;
+    if (stale) {
+      this.#loading ??= queueDepths(this.#executeSql)
+        .then((rows) => {
+          this.#value = { rows, at: Date.now() };
+          return rows;
+        })
+        .finally(() => {
+          this.#loading = undefined;
+        });
+    }
+    if (this.#value) {
+      this.#loading?.catch(() => undefined); // a failed background refresh keeps the last value
+      return this.#value.rows;
+    }
+    return this.#loading as Promise<QueueDepthRow[]>;
   }
 }
 

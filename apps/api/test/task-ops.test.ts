@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBoss, startBoss } from '@taskfleet/core';
 import type { PgBoss } from 'pg-boss';
+import { waitFor } from '../../../test-support/worker.ts';
 import { useTestDatabase } from '../../../test-support/database.ts';
 import { startTestApi, type TestApi } from '../../../test-support/api.ts';
 
@@ -160,10 +161,19 @@ describe('queues', () => {
     await db.query(`DELETE FROM pgboss.job`);
     await submit();
     await submit({ payload: {}, delaySeconds: 600 });
-    await new Promise((r) => setTimeout(r, 2100)); // past the 2 s stats cache
-    const body = (await (await api.request('/v1/queues')).json()) as {
-      queues: { name: string; depth: Record<string, number>; oldestReadyAgeSeconds: number | null }[];
-    };
+    // The listing is served stale while it refreshes in the background (5 s cache): poll until the
+    // two new tasks show.
+    type Listing = { queues: { name: string; depth: Record<string, number>; oldestReadyAgeSeconds: number | null }[] };
+    const listing = async () => (await (await api.request('/v1/queues')).json()) as Listing;
+    const body: Listing = await waitFor(
+      async () => {
+        const b = await listing();
+        const d = b.queues.find((q) => q.name === 'noop')?.depth;
+        return d?.ready === 1 && d.scheduled === 1 ? b : undefined;
+      },
+      'the listing to show the new tasks',
+      15_000,
+    );
     // Every queue in the database, sorted (the test template also holds the reliability suite's
     // test.ledger queues, which this API does not serve: listed without a description).
     expect(body.queues.map((q) => q.name)).toEqual([

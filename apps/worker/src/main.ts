@@ -43,6 +43,7 @@ try {
     logger,
     metrics: createMetricsRegistry('worker', { worker: replica }),
     handlers: taskModules as HandlerEntry[],
+    replica,
   });
   const server = await startServer(worker.http, { host: config.worker.host, port: config.worker.port, name: 'worker-http' });
   await worker.start();

@@ -4,6 +4,7 @@
  * metrics. `main.ts` gives it real dependencies; tests give it a test database.
  */
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import {
   type Config,
   executorOf,
@@ -26,6 +27,7 @@ import { createHandlers, type Handlers } from './handlers/index.ts';
 import type { HandlerEntry } from './handlers/types.ts';
 import { JobRunner } from './job-runner.ts';
 import { observeWorker } from './metrics.ts';
+import { Presence } from './presence.ts';
 import { QueueLoop } from './queue-loop.ts';
 import { Settler } from './settler.ts';
 import { Slots } from './slots.ts';
@@ -38,6 +40,8 @@ export interface WorkerDeps {
   metrics: Registry;
   /** Extra handlers (tests register their own task types' handlers here). */
   handlers?: HandlerEntry[];
+  /** Replica name shown in `taskfleet.workers` (default: host name and pid). */
+  replica?: string;
 }
 
 export interface Worker {
@@ -112,6 +116,15 @@ export function createWorker(deps: WorkerDeps): Worker {
 
   observeWorker(deps.metrics, events, slots, queues);
   const queueStats = createQueueStatsExporter({ config, executeSql, registry: deps.metrics, logger });
+  const presence = new Presence({
+    executeSql,
+    logger,
+    id: deps.replica ?? config.worker.id ?? `${hostname()}-${process.pid}`,
+    queues,
+    concurrency: slots.total,
+    active: () => slots.active,
+    intervalMs: config.queueStatsIntervalSeconds * 1000,
+  });
   events.on('fetch:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'fetch failed; backing off'));
   events.on('settle:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'settling failed'));
   events.on('job:abandoned', ({ queue, id }) =>
@@ -164,6 +177,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       heartbeat.unref();
       for (const loop of loops.values()) loop.start();
       queueStats.start();
+      presence.start();
       logger.info({ queues, concurrency: slots.total, reservedCritical: slots.reserved }, 'worker started');
     },
     async stop(graceSeconds = config.worker.shutdownGraceSeconds) {
@@ -182,6 +196,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       }
       await settler.drain();
       await queueStats.stop();
+      await presence.stop();
       clearInterval(heartbeat);
       await listener?.close().catch(() => undefined);
       await handlers.close();
