@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +17,9 @@ import {
 } from '@taskfleet/core';
 import { createDatabase } from '../../../test-support/database.ts';
 import { createLogger } from '@taskfleet/core';
+import { useTempDirs } from '../../../test-support/temp.ts';
+
+const tempDir = useTempDirs();
 
 const logger = createLogger({ role: 'test', config: loadConfig({ LOG_LEVEL: 'silent' }) });
 const cleanups: (() => Promise<void>)[] = [];
@@ -86,7 +88,7 @@ describe('migration runner', () => {
 
   it('refuses to run when an applied migration file was edited', async () => {
     const db = await emptyDatabase();
-    const dir = await mkdtemp(path.join(tmpdir(), 'tf-mig-'));
+    const dir = await tempDir('tf-mig-');
     await writeFile(path.join(dir, '000001_t.sql'), 'CREATE TABLE taskfleet.t (a int);');
     await migrate({ databaseUrl: db.url, logger, dir });
     await writeFile(path.join(dir, '000001_t.sql'), 'CREATE TABLE taskfleet.t (a bigint);');
@@ -95,7 +97,7 @@ describe('migration runner', () => {
 
   it('rolls back a failing transactional migration and records nothing', async () => {
     const db = await emptyDatabase();
-    const dir = await mkdtemp(path.join(tmpdir(), 'tf-mig-'));
+    const dir = await tempDir('tf-mig-');
     await writeFile(path.join(dir, '000001_bad.sql'), 'CREATE TABLE taskfleet.half (a int);\nSELECT 1/0;');
     await expect(migrate({ databaseUrl: db.url, logger, dir })).rejects.toThrow(/division by zero/);
     const rows = await sql<{ t: string | null }>(db.url, `SELECT to_regclass('taskfleet.half')::text AS t`);
@@ -106,7 +108,7 @@ describe('migration runner', () => {
 
   it('runs statement-break chunks separately, so CREATE INDEX CONCURRENTLY works', async () => {
     const db = await emptyDatabase();
-    const dir = await mkdtemp(path.join(tmpdir(), 'tf-mig-'));
+    const dir = await tempDir('tf-mig-');
     await writeFile(
       path.join(dir, '000001_idx.sql'),
       '-- taskfleet:no-transaction\nCREATE TABLE taskfleet.t (a int);\n-- taskfleet:statement-break\nCREATE INDEX CONCURRENTLY t_a ON taskfleet.t (a);\n',
@@ -141,7 +143,7 @@ describe('apps refuse a database that is behind', () => {
 
   it('names pending taskfleet migrations', async () => {
     const db = await emptyDatabase();
-    const dir = await mkdtemp(path.join(tmpdir(), 'tf-mig-'));
+    const dir = await tempDir('tf-mig-');
     const first = (await readMigrations())[0];
     await writeFile(path.join(dir, first?.fileName ?? ''), await readFile(path.join(MIGRATIONS_DIR, first?.fileName ?? ''), 'utf8'));
     await migrate({ databaseUrl: db.url, logger, dir }); // only pg-boss, not the taskfleet migrations

@@ -1,12 +1,14 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { constructionMigration } from '../../../../scripts/gen-pgboss-migration.ts';
 import { MIGRATIONS_DIR, readMigrations } from './files.ts';
+import { useTempDirs } from '../../../../test-support/temp.ts';
+
+const tempDir = useTempDirs();
 
 async function dirWith(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'tf-mig-'));
+  const dir = await tempDir('tf-mig-');
   for (const [name, sql] of Object.entries(files)) await writeFile(path.join(dir, name), sql);
   return dir;
 }
