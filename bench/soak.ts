@@ -36,9 +36,21 @@ interface Window {
   p99: number;
   max: number;
   rssMb: Record<string, number>;
+  /** V8 heap in use (MB) from each process's /metrics: flat heap with growing RSS is not a JS leak. */
+  heapUsedMb: Record<string, number>;
   depth: number;
   /** p99 ms by request kind. */
   p99ByKind: Record<string, number>;
+}
+
+async function heapUsed(url: string): Promise<number> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const m = /^taskfleet_nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([\d.e+]+)$/m.exec(text);
+    return m ? Math.round(Number(m[1]) / 1_048_576) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -141,7 +153,11 @@ try {
       );
       byKind = new Map();
       const rssMb: Record<string, number> = {};
-      for (const [name, p] of Object.entries(procs)) rssMb[name] = Math.round(await p.rssMb());
+      const heapUsedMb: Record<string, number> = {};
+      for (const [name, p] of Object.entries(procs)) {
+        rssMb[name] = Math.round(await p.rssMb());
+        heapUsedMb[name] = await heapUsed(p.url);
+      }
       const { rows } = await c.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'noop' AND state IN ('created', 'retry', 'active')`,
       );
@@ -152,12 +168,13 @@ try {
         p99: Math.round(percentile(sorted, 99) * 10) / 10,
         max: Math.round((sorted.at(-1) ?? 0) * 10) / 10,
         rssMb,
+        heapUsedMb,
         depth: rows[0]?.n ?? 0,
         p99ByKind,
       };
       windows.push(w);
       log(
-        `t=${w.t}s ${w.requests} req  p50 ${w.p50} ms  p99 ${w.p99} ms  depth ${w.depth}  RSS ${JSON.stringify(rssMb)}  p99 by kind ${JSON.stringify(p99ByKind)}`,
+        `t=${w.t}s ${w.requests} req  p50 ${w.p50} ms  p99 ${w.p99} ms  depth ${w.depth}  RSS ${JSON.stringify(rssMb)}  heap ${JSON.stringify(heapUsedMb)}  p99 by kind ${JSON.stringify(p99ByKind)}`,
       );
     }
   });
@@ -188,6 +205,7 @@ try {
     ),
     p99Ms: { from: base.p99, to: last.p99, ratio: base.p99 > 0 ? Math.round((last.p99 / base.p99) * 100) / 100 : null },
     maxRssMb: Object.fromEntries(Object.keys(procs).map((k) => [k, Math.max(...windows.map((w) => w.rssMb[k] ?? 0))])),
+    heapUsedMb: Object.fromEntries(Object.keys(procs).map((k) => [k, { from: base.heapUsedMb[k], to: last.heapUsedMb[k] }])),
   };
   const result = {
     scenario: 'soak',
