@@ -37,8 +37,9 @@ describe('npm start (the local fleet)', () => {
       await first.waitFor(/taskfleet is running/, 60_000);
       expect(first.output()).toMatch(/embedded PostgreSQL created and started/);
       expect(first.output()).toMatch(/applied migration/);
-      expect(first.output()).toMatch(/^api +\| /m);
-      expect(first.output()).toMatch(/^worker-1 \| /m);
+      // Children's lines are piped through the supervisor and may trail its banner.
+      await first.waitFor(/^api +\| /m, 10_000);
+      await first.waitFor(/^worker-1 \| /m, 10_000);
       expect(first.output()).toMatch(/curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/v1\/queues\/noop\/tasks/);
       const ready = await fetch(`http://127.0.0.1:${env.API_PORT}/readyz`);
       expect(ready.status).toBe(200);
