@@ -24,7 +24,7 @@ import { authenticate } from './middleware/auth.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { errorHandler, problemResponse } from './problem.ts';
-import { DepthShedder, QueueStats } from './queue-stats.ts';
+import { DepthShedder, queueDepthCache } from './queue-stats.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { fleetRoutes } from './routes/fleet.ts';
 import { queueRoutes } from './routes/queues.ts';
@@ -70,9 +70,10 @@ export function createApi(deps: ApiDeps): Api {
   });
   const shedder = new DepthShedder(executeSql, config.api.shedReadyDepth, logger);
   // API replicas export the queue gauges too, so autoscaling works even with zero workers.
-  const queueStats = createQueueStatsExporter({ config, executeSql, registry: deps.metrics, logger });
+  // The last hour of snapshots feeds the dashboard's depth chart (/v1/stats).
+  const queueStats = createQueueStatsExporter({ config, executeSql, registry: deps.metrics, logger, historySeconds: 3600 });
   queueStats.start();
-  const stats = new QueueStats(executeSql);
+  const stats = queueDepthCache(executeSql);
 
   const app = new Hono();
   app.use('*', requestContext(logger, metrics));

@@ -6,22 +6,9 @@
  */
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { Logger } from '@taskfleet/core';
+import type { Logger, FieldError, Problem } from '@taskfleet/core';
 
-export interface FieldError {
-  /** Dotted path of the bad field, e.g. `payload.url` or `tasks[3].priority`. */
-  field: string;
-  message: string;
-}
-
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  errors?: FieldError[];
-  [extension: string]: unknown;
-}
+export type { FieldError, Problem } from '@taskfleet/core';
 
 const TYPE_BASE = 'https://taskfleet.dev/problems/';
 

@@ -1,28 +1,8 @@
 /** The public JSON shape of a task (status endpoint, listings, enqueue answers). */
-import { deadLetterQueueFor, isDeadLetterQueue, priorityName, type TaskState, taskState } from '@taskfleet/core';
+import { deadLetterQueueFor, isDeadLetterQueue, priorityName, type TaskView, taskState } from '@taskfleet/core';
 import type { TaskRow } from './sql/tasks.ts';
 
-export interface TaskView {
-  id: string;
-  queue: string;
-  state: TaskState;
-  priority: string;
-  attempts: number;
-  maxAttempts: number;
-  createdAt: string;
-  runAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  payload: unknown;
-  output: unknown;
-  lastError: unknown;
-  idempotencyKey: string | null;
-  traceparent: string | null;
-  deadLetterQueue: string | null;
-  /** For a task in a dead-letter queue: where it failed. */
-  source: { queue: string; id: string } | null;
-  statusUrl: string;
-}
+export type { TaskView } from '@taskfleet/core';
 
 export function taskUrl(base: string, queue: string, id: string): string {
   return `${base}/v1/queues/${encodeURIComponent(queue)}/tasks/${id}`;

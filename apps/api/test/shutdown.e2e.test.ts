@@ -2,41 +2,22 @@
  * SIGTERM on a real API process under load: /readyz turns 503, requests in flight finish, pending
  * group commits flush, the process exits 0 — and every request answered 202 has its row.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../../scripts/lib/embedded-postgres.ts';
 import { useTestDatabase } from '../../../test-support/database.ts';
+import { spawnApp, waitReady } from '../../../test-support/processes.ts';
 
 const db = useTestDatabase();
-const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 describe('API graceful shutdown', () => {
   it('drains on SIGTERM without losing an acknowledged task', { timeout: 60_000 }, async () => {
-    const port = await freePort();
-    const child: ChildProcess = spawn(process.execPath, ['apps/api/src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: db.url,
-        API_PORT: String(port),
-        API_HOST: '127.0.0.1',
-        API_AUTH: 'disabled',
-        LOG_LEVEL: 'warn',
-        API_GROUP_COMMIT_WINDOW_MS: '20',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+    const child = await spawnApp('api', {
+      DATABASE_URL: db.url,
+      API_AUTH: 'disabled',
+      LOG_LEVEL: 'warn',
+      API_GROUP_COMMIT_WINDOW_MS: '20',
     });
-    let stderr = '';
-    child.stderr?.on('data', (c) => (stderr += c));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 100; i++) {
-      try {
-        if ((await fetch(`${url}/readyz`)).ok) break;
-      } catch {}
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitReady(child);
+    const { url, exited } = child;
     const send = () =>
       fetch(`${url}/v1/queues/noop/tasks`, {
         method: 'POST',
@@ -50,7 +31,7 @@ describe('API graceful shutdown', () => {
     expect(warm.every((a) => a.status === 202)).toBe(true);
     const first = Array.from({ length: 100 }, send);
     await new Promise((r) => setTimeout(r, 20)); // in flight (the group commit waits 20 ms)
-    child.kill('SIGTERM');
+    child.proc.kill('SIGTERM');
     const later: Promise<{ status: number; id: string | undefined }>[] = [];
     let readyDuringDrain = 200;
     for (let i = 0; i < 100 && readyDuringDrain === 200; i++) {
@@ -62,7 +43,7 @@ describe('API graceful shutdown', () => {
       await new Promise((r) => setTimeout(r, 5));
     }
     const answers = [...warm, ...(await Promise.all([...first, ...later]))];
-    expect(await exited, stderr).toBe(0);
+    expect(await exited, child.output()).toBe(0);
     // Every answer is an acknowledgement, a retryable 503, or a refused connection once closed.
     for (const a of answers) expect([202, 503, 0]).toContain(a.status);
     const acknowledged = answers.filter((a) => a.status === 202).map((a) => a.id as string);

@@ -1,16 +1,13 @@
 /** Graceful drain, replicas sharing a queue, and a SIGKILLed replica whose jobs another one finishes. */
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
 import { noopTask } from '@taskfleet/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../../scripts/lib/embedded-postgres.ts';
 import { useTestDatabase } from '../../../test-support/database.ts';
 import { enqueue } from '../../../test-support/enqueue.ts';
+import { spawnApp } from '../../../test-support/processes.ts';
 import { startTestWorker, states, type TestWorker, waitFor } from '../../../test-support/worker.ts';
 import { defineHandler } from '../src/handlers/types.ts';
 
 const db = useTestDatabase();
-const ROOT = path.resolve(import.meta.dirname, '../../..');
 const workers: TestWorker[] = [];
 afterEach(async () => {
   for (const w of workers.splice(0)) await w.stop(1);
@@ -89,23 +86,10 @@ describe('replicas', () => {
       'noop',
       Array.from({ length: 3 }, () => ({ payload: { sleepMs: 120_000 }, maxAttempts: 3, timeoutSeconds: 600 })),
     );
-    const port = await freePort();
-    const child: ChildProcess = spawn(process.execPath, ['apps/worker/src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: db.url,
-        WORKER_PORT: String(port),
-        WORKER_HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        WORKER_MAINTENANCE_INTERVAL_SECONDS: '1',
-      },
-      stdio: 'ignore',
-    });
-    const exited = new Promise((r) => child.on('exit', r));
+    const child = await spawnApp('worker', { DATABASE_URL: db.url, LOG_LEVEL: 'warn', WORKER_MAINTENANCE_INTERVAL_SECONDS: '1' });
     await waitFor(allIn(ids, 'active'), 'the child claimed the jobs', 20_000);
-    child.kill('SIGKILL');
-    await exited;
+    child.proc.kill('SIGKILL');
+    await child.exited;
     // The survivor's pg-boss maintenance notices the missed heartbeats and puts the jobs back; its
     // handler finishes at once, so the rescue is visible in the output.
     const quick = defineHandler(noopTask, async () => ({ rescued: true }));

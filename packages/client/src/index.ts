@@ -9,10 +9,12 @@
  * repeat can only return the task the first attempt created. Other errors throw `TaskfleetError`
  * carrying the problem+json body.
  */
-import type { PayloadInputOf, TaskMap, TaskName } from '@taskfleet/core';
+import type { FieldError, PayloadInputOf, PriorityName, Problem, TaskMap, TaskName, TaskState, TaskView } from '@taskfleet/core';
 
-export type Priority = 'critical' | 'high' | 'normal' | 'low';
-export type TaskState = 'queued' | 'scheduled' | 'running' | 'retrying' | 'completed' | 'failed' | 'dead_lettered' | 'cancelled';
+export type { FieldError, Problem, TaskState } from '@taskfleet/core';
+export type Priority = PriorityName;
+/** A task as the API shows it (the `TaskView` wire shape of packages/core). */
+export type Task<P = unknown> = TaskView<P>;
 
 export interface EnqueueOptions {
   priority?: Priority;
@@ -23,27 +25,6 @@ export interface EnqueueOptions {
   timeoutSeconds?: number;
   /** Same key, same task: a repeat answers the original. Generated per call when omitted. */
   idempotencyKey?: string;
-}
-
-export interface Task<P = unknown> {
-  id: string;
-  queue: string;
-  state: TaskState;
-  priority: Priority;
-  attempts: number;
-  maxAttempts: number;
-  createdAt: string;
-  runAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  payload: P;
-  output: unknown;
-  lastError: unknown;
-  idempotencyKey: string | null;
-  traceparent: string | null;
-  deadLetterQueue: string | null;
-  source: { queue: string; id: string } | null;
-  statusUrl: string;
 }
 
 /** What enqueue answers: the task's id, state and status URL (a repeated idempotency key answers the full task). */
@@ -86,21 +67,6 @@ export interface WorkerInfo {
   active: number;
   startedAt: string;
   seenAt: string;
-}
-
-export interface FieldError {
-  field: string;
-  message: string;
-}
-
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  errors?: FieldError[];
-  requestId?: string;
-  [extra: string]: unknown;
 }
 
 /** A non-2xx answer (after retries), with its problem+json body; or a transport failure (status 0). */

@@ -1,4 +1,5 @@
 export * from './config.ts';
+export type * from './contract.ts';
 export * from './db.ts';
 export * from './logger.ts';
 export * from './migrations/index.ts';

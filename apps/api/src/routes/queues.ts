@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { deadLetterQueueFor, getTaskDefinition, isDeadLetterQueue } from '@taskfleet/core';
 import { problems } from '../problem.ts';
-import type { QueueStats } from '../queue-stats.ts';
+import type { CachedValue } from '../queue-stats.ts';
 import type { QueueDepthRow } from '../sql/queues.ts';
 
 function view(row: QueueDepthRow) {
@@ -25,11 +25,11 @@ function view(row: QueueDepthRow) {
   };
 }
 
-export function queueRoutes(stats: QueueStats): Hono {
+export function queueRoutes(stats: CachedValue<QueueDepthRow[]>): Hono {
   const app = new Hono();
-  app.get('/v1/queues', async (c) => c.json({ queues: (await stats.all()).map(view) }));
+  app.get('/v1/queues', async (c) => c.json({ queues: (await stats.get()).map(view) }));
   app.get('/v1/queues/:queue', async (c) => {
-    const row = (await stats.all()).find((r) => r.name === c.req.param('queue'));
+    const row = (await stats.get()).find((r) => r.name === c.req.param('queue'));
     if (!row) throw problems.notFound(`There is no queue named ${JSON.stringify(c.req.param('queue'))}.`);
     return c.json(view(row));
   });

@@ -1,6 +1,6 @@
 /**
  * Queue depth by state, deferred and oldest-ready age, for every queue in one scan. Callers cache
- * it (QueueStats) so a burst of status requests cannot turn into a burst of table scans.
+ * it (queueDepthCache) so a burst of status requests cannot turn into a burst of table scans.
  */
 import type { ExecuteSql } from '@taskfleet/core';
 

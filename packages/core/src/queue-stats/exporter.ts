@@ -10,7 +10,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { METRICS } from '../metrics.ts';
-import { priorityName } from '../priority.ts';
+import { PRIORITY_NAMES, type PriorityName, priorityName } from '../priority.ts';
 import { isDeadLetterQueue } from '../queues.ts';
 import { taskNames } from '../tasks/registry.ts';
 import { computeQueueStats, type QueueStatsRow } from './query.ts';
@@ -29,6 +29,16 @@ export interface QueueStatsExporterOptions {
   intervalSeconds: number;
   /** Queues to always export (zeros when empty), e.g. every registered task type. */
   queues: string[];
+  /** Keep each new snapshot's depth by queue for this long (the dashboard's chart). @defaultValue 0 */
+  historySeconds?: number;
+}
+
+export type QueueDepth = Record<(typeof QUEUE_DEPTH_STATES)[number], number>;
+
+/** One snapshot's depth by queue, as kept in {@link QueueStatsExporter.history}. */
+export interface QueueDepthSample {
+  t: string;
+  queues: Record<string, QueueDepth>;
 }
 
 export class QueueStatsExporter {
@@ -36,6 +46,7 @@ export class QueueStatsExporter {
   #snapshot: QueueSnapshot = { computedAt: null, rows: [] };
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
+  readonly #history: QueueDepthSample[] = [];
   /** How many times this replica computed the snapshot (tests check that replicas share). */
   computations = 0;
 
@@ -61,17 +72,8 @@ export class QueueStatsExporter {
       registers,
       collect() {
         this.reset();
-        const totals = new Map<string, number>();
-        for (const q of exporter.#o.queues) for (const p of ['critical', 'high', 'normal', 'low']) totals.set(`${q}\n${p}`, 0);
-        for (const r of exporter.#snapshot.rows) {
-          if (isDeadLetterQueue(r.queue)) continue;
-          const key = `${r.queue}\n${priorityName(r.priority)}`;
-          totals.set(key, (totals.get(key) ?? 0) + r.ready);
-        }
-        for (const [key, n] of totals) {
-          const [queue, priority] = key.split('\n') as [string, string];
-          this.set({ queue, priority }, n);
-        }
+        for (const [queue, byPriority] of exporter.readyByPriority())
+          for (const [priority, n] of Object.entries(byPriority)) this.set({ queue, priority }, n);
       },
     });
     new Gauge({
@@ -81,13 +83,8 @@ export class QueueStatsExporter {
       registers,
       collect() {
         this.reset();
-        const oldest = new Map(exporter.#o.queues.map((q) => [q, 0]));
         const drift = exporter.#snapshot.computedAt ? (Date.now() - exporter.#snapshot.computedAt.getTime()) / 1000 : 0;
-        for (const r of exporter.#snapshot.rows) {
-          if (isDeadLetterQueue(r.queue) || r.oldestReadyAgeSeconds === null) continue;
-          oldest.set(r.queue, Math.max(oldest.get(r.queue) ?? 0, r.oldestReadyAgeSeconds + drift));
-        }
-        for (const [queue, age] of oldest) this.set({ queue }, age);
+        for (const [queue, age] of exporter.oldestReadyAgeSeconds()) this.set({ queue }, age === null ? 0 : age + drift);
       },
     });
     new Gauge({
@@ -100,8 +97,36 @@ export class QueueStatsExporter {
     });
   }
 
+  /** Ready tasks by priority name for every exported queue (dead-letter queues left out). */
+  readyByPriority(): Map<string, Record<PriorityName, number>> {
+    const zero = () => Object.fromEntries(PRIORITY_NAMES.map((p) => [p, 0])) as Record<PriorityName, number>;
+    const out = new Map(this.#o.queues.map((q) => [q, zero()]));
+    for (const r of this.#snapshot.rows) {
+      if (isDeadLetterQueue(r.queue)) continue;
+      const byPriority = out.get(r.queue) ?? zero();
+      byPriority[priorityName(r.priority)] += r.ready;
+      out.set(r.queue, byPriority);
+    }
+    return out;
+  }
+
+  /** Age of each exported queue's oldest ready task when the snapshot was computed (null: none ready). */
+  oldestReadyAgeSeconds(): Map<string, number | null> {
+    const out = new Map<string, number | null>(this.#o.queues.map((q) => [q, null]));
+    for (const r of this.#snapshot.rows) {
+      if (isDeadLetterQueue(r.queue) || r.oldestReadyAgeSeconds === null) continue;
+      out.set(r.queue, Math.max(out.get(r.queue) ?? 0, r.oldestReadyAgeSeconds));
+    }
+    return out;
+  }
+
+  /** Depth by queue of each snapshot read in the last `historySeconds`, oldest first. */
+  get history(): readonly QueueDepthSample[] {
+    return this.#history;
+  }
+
   /** Depth by state for every exported queue (dead-letter queues fold into their parent's `dead_lettered`). */
-  depthByQueue(): Map<string, Record<(typeof QUEUE_DEPTH_STATES)[number], number>> {
+  depthByQueue(): Map<string, QueueDepth> {
     const out = new Map(this.#o.queues.map((q) => [q, { ready: 0, scheduled: 0, retrying: 0, active: 0, dead_lettered: 0 }]));
     for (const r of this.#snapshot.rows) {
       if (isDeadLetterQueue(r.queue)) {
@@ -146,11 +171,21 @@ export class QueueStatsExporter {
         this.computations++;
       }
       const { rows } = await executeSql(`SELECT stats, computed_at AS "computedAt" FROM taskfleet.queue_stats WHERE id = 1`);
-      if (rows[0])
+      if (rows[0]) {
+        const previous = this.#snapshot.computedAt?.getTime();
         this.#snapshot = { rows: rows[0].stats as QueueStatsRow[], computedAt: rows[0].computedAt ? new Date(rows[0].computedAt) : null };
+        if (this.#snapshot.computedAt && this.#snapshot.computedAt.getTime() !== previous) this.#record(this.#snapshot.computedAt);
+      }
     } catch (err) {
       logger.warn({ err }, 'queue stats refresh failed; serving the last snapshot');
     }
+  }
+
+  #record(at: Date): void {
+    const keepMs = (this.#o.historySeconds ?? 0) * 1000;
+    if (keepMs <= 0) return;
+    this.#history.push({ t: at.toISOString(), queues: Object.fromEntries(this.depthByQueue()) });
+    while (this.#history.length && Date.parse((this.#history[0] as QueueDepthSample).t) < Date.now() - keepMs) this.#history.shift();
   }
 
   start(): void {
@@ -173,6 +208,7 @@ export function createQueueStatsExporter(deps: {
   executeSql: ExecuteSql;
   registry: Registry;
   logger: Logger;
+  historySeconds?: number;
 }): QueueStatsExporter {
   return new QueueStatsExporter({
     executeSql: deps.executeSql,
@@ -180,5 +216,6 @@ export function createQueueStatsExporter(deps: {
     logger: deps.logger,
     intervalSeconds: deps.config.queueStatsIntervalSeconds,
     queues: taskNames(),
+    historySeconds: deps.historySeconds ?? 0,
   });
 }
