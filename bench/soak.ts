@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { benchDatabase, machineFacts, type Proc, startProcess, writeResult } from './lib/env.ts';
-import { withClient } from './lib/jobs.ts';
+import { summarize, withClient } from './lib/jobs.ts';
 
 const { values } = parseArgs({
   options: {
@@ -51,11 +51,6 @@ async function heapUsed(url: string): Promise<number> {
   } catch {
     return 0;
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 const db = await benchDatabase();
@@ -138,19 +133,9 @@ try {
   await withClient(db.url, async (c) => {
     while (Date.now() < endAt) {
       await new Promise((r) => setTimeout(r, Math.min(windowSeconds * 1000, Math.max(0, endAt - Date.now()))));
-      const sorted = latencies.sort((a, b) => a - b);
+      const window = summarize(latencies);
       latencies = [];
-      const p99ByKind = Object.fromEntries(
-        [...byKind].map(([k, v]) => [
-          k,
-          Math.round(
-            percentile(
-              v.sort((a, b) => a - b),
-              99,
-            ) * 10,
-          ) / 10,
-        ]),
-      );
+      const p99ByKind = Object.fromEntries([...byKind].map(([k, v]) => [k, summarize(v).p99]));
       byKind = new Map();
       const rssMb: Record<string, number> = {};
       const heapUsedMb: Record<string, number> = {};
@@ -163,10 +148,10 @@ try {
       );
       const w: Window = {
         t: Math.round((Date.now() - started) / 1000),
-        requests: sorted.length,
-        p50: Math.round(percentile(sorted, 50) * 10) / 10,
-        p99: Math.round(percentile(sorted, 99) * 10) / 10,
-        max: Math.round((sorted.at(-1) ?? 0) * 10) / 10,
+        requests: window.n,
+        p50: window.p50,
+        p99: window.p99,
+        max: window.max,
         rssMb,
         heapUsedMb,
         depth: rows[0]?.n ?? 0,
