@@ -120,15 +120,13 @@ describe('the Docker image (built without Docker)', () => {
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'info',
     };
-    const run = (role: string, extra: Record<string, string> = {}) =>
-      spawn('sh', [entrypoint, role], { cwd: app, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The image's entrypoint run by sh from the image tree (sh execs node: the pid is node's).
+    const run = (args: string[], extra: Record<string, string> = {}) =>
+      spawnScript(entrypoint, { ...env, ...extra }, [], { command: 'sh', cwd: app, args });
 
-    const migrate = run('migrate');
-    let migrateOut = '';
-    migrate.stdout.on('data', (c) => (migrateOut += c));
-    migrate.stderr.on('data', (c) => (migrateOut += c));
-    expect(await new Promise((r) => migrate.on('exit', r)), migrateOut).toBe(0);
-    expect(migrateOut).toMatch(/applied migration/);
+    const migrate = run(['migrate']);
+    expect(await migrate.exited, migrate.output()).toBe(0);
+    expect(migrate.output()).toMatch(/applied migration/);
 
     const apiPort = String(await freePort());
     const workerPort = String(await freePort());
@@ -138,17 +136,8 @@ describe('the Docker image (built without Docker)', () => {
       encoding: 'utf8',
     }).match(/tf_[A-Za-z0-9_-]+/)?.[0];
     expect(key).toBeTruthy();
-    // spawnScript-like handles over the entrypoint (sh execs node: the pid is node's).
-    const api = spawnScript(entrypoint, { ...env, API_PORT: apiPort, API_HOST: '127.0.0.1', API_SHUTDOWN_DELAY_MS: '0' }, [], {
-      command: 'sh',
-      cwd: app,
-      args: ['api'],
-    });
-    const worker = spawnScript(entrypoint, { ...env, WORKER_PORT: workerPort, WORKER_HOST: '127.0.0.1' }, [], {
-      command: 'sh',
-      cwd: app,
-      args: ['worker'],
-    });
+    const api = run(['api'], { API_PORT: apiPort, API_HOST: '127.0.0.1', API_SHUTDOWN_DELAY_MS: '0' });
+    const worker = run(['worker'], { WORKER_PORT: workerPort, WORKER_HOST: '127.0.0.1' });
     try {
       await api.waitFor(/api listening/);
       await worker.waitFor(/worker running/);
