@@ -5,11 +5,12 @@
  */
 import type { ExecuteSql } from '@taskfleet/core';
 import { type Config, isTaskEnvelope, type Logger, type TaskMeta } from '@taskfleet/core';
-import type { JobWithMetadata, PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import { coerceError, errorRecord, PermanentError, RetryableError, ShutdownError, TimeoutError } from './errors.ts';
 import type { WorkerEvents } from './events.ts';
 import type { Handlers } from './handlers/index.ts';
 import type { Settler } from './settler.ts';
+import type { ClaimedJob } from './sql/claim.ts';
 import { delayRetry, makeLastAttempt, refundAttempt } from './sql/jobs.ts';
 
 const HISTORY_LIMIT = 10;
@@ -47,7 +48,7 @@ export class JobRunner {
     this.#d = deps;
   }
 
-  async run(queue: string, job: JobWithMetadata<unknown>): Promise<void> {
+  async run(queue: string, job: ClaimedJob): Promise<void> {
     const { config, events, handlers } = this.#d;
     const started = performance.now();
     const attempt = job.retryCount + 1;
@@ -122,7 +123,7 @@ export class JobRunner {
     }
   }
 
-  async #fail(queue: string, job: JobWithMetadata<unknown>, attempt: number, error: Error, logger: Logger, seconds: number): Promise<void> {
+  async #fail(queue: string, job: ClaimedJob, attempt: number, error: Error, logger: Logger, seconds: number): Promise<void> {
     const { boss, executeSql, events } = this.#d;
     const kind =
       error instanceof PermanentError

@@ -1,25 +1,28 @@
 /**
  * The fetch loop of one queue (pg-boss `work()` sleeps a whole polling interval after every fetch;
- * this one does not): claim as many jobs as there are free slots, claim again at once while jobs
+ * this one does not; its claim is `sql/claim.ts`): claim as many jobs as there are free slots, claim again at once while jobs
  * keep coming, and sleep only when the queue came back empty — until a NOTIFY for the queue, a
  * freed slot, or the polling backstop. Slots reserved for critical tasks are claimed with
  * `minPriority = critical`, so lower work never takes them.
  */
 import { PRIORITIES } from '@taskfleet/core';
-import type { JobWithMetadata, PgBoss } from 'pg-boss';
 import { coerceError } from './errors.ts';
 import type { WorkerEvents } from './events.ts';
 import type { Slots } from './slots.ts';
+import type { ClaimedJob } from './sql/claim.ts';
+
+/** Claim up to `limit` ready jobs of a queue (only those at or above `minPriority` when given). */
+export type Claim = (queue: string, limit: number, minPriority?: number) => Promise<ClaimedJob[]>;
 
 export interface QueueLoopDeps {
   queue: string;
-  boss: PgBoss;
+  claim: Claim;
   slots: Slots;
   events: WorkerEvents;
   fetchBatch: number;
   pollIntervalMs: number;
   /** Run a claimed job; the slot is already taken and is released when this settles. */
-  dispatch: (job: JobWithMetadata<unknown>, critical: boolean) => void;
+  dispatch: (job: ClaimedJob, critical: boolean) => void;
 }
 
 export class QueueLoop {
@@ -75,7 +78,7 @@ export class QueueLoop {
   }
 
   async #run(): Promise<void> {
-    const { queue, boss, slots, events } = this.#d;
+    const { queue, claim, slots, events } = this.#d;
     // While a backlog keeps batches full, wait for a quarter of the slots (or a few ms) before the
     // next fetch: one slot freeing must not turn into one fetch per job (profiled: the batches
     // fragmented to ~40 rows and the fetch statement dominated).
@@ -102,13 +105,9 @@ export class QueueLoop {
       }
       const criticalOnly = room.nonCritical <= 0;
       const batchSize = Math.min(maxBatch, criticalOnly ? room.any : room.nonCritical);
-      let jobs: JobWithMetadata<unknown>[];
+      let jobs: ClaimedJob[];
       try {
-        jobs = await boss.fetch<unknown>(queue, {
-          batchSize,
-          includeMetadata: true,
-          ...(criticalOnly ? { minPriority: PRIORITIES.critical } : {}),
-        });
+        jobs = await claim(queue, batchSize, criticalOnly ? PRIORITIES.critical : undefined);
         this.#errors = 0;
       } catch (err) {
         // Database down or overloaded: back off (up to 5 s) and try again; never exit.

@@ -19,7 +19,7 @@ import {
 } from '@taskfleet/core';
 import { Hono } from 'hono';
 import pLimit from 'p-limit';
-import type { JobWithMetadata, PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import type { Registry } from 'prom-client';
 import { coerceError, ShutdownError } from './errors.ts';
 import { WorkerEvents } from './events.ts';
@@ -31,6 +31,7 @@ import { Presence } from './presence.ts';
 import { QueueLoop } from './queue-loop.ts';
 import { Settler } from './settler.ts';
 import { Slots } from './slots.ts';
+import { type ClaimedJob, claimJobs } from './sql/claim.ts';
 import { completeJobs } from './sql/jobs.ts';
 
 export interface WorkerDeps {
@@ -90,7 +91,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   let heartbeat: NodeJS.Timeout | undefined;
   let release: (() => void) | undefined;
 
-  const dispatch = (queue: string) => (job: JobWithMetadata<unknown>, critical: boolean) => {
+  const dispatch = (queue: string) => (job: ClaimedJob, critical: boolean) => {
     const p: Promise<void> = limit(() => runner.run(queue, job))
       .catch((err: unknown) => logger.error({ err: coerceError(err), queue, jobId: job.id }, 'job runner failed'))
       .finally(() => {
@@ -104,7 +105,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       queue,
       new QueueLoop({
         queue,
-        boss,
+        claim: (q, limit, minPriority) => claimJobs(executeSql, q, limit, minPriority),
         slots,
         events,
         fetchBatch: config.worker.fetchBatch,
