@@ -102,31 +102,38 @@ if (batch) {
   );
 }
 if (drain) {
-  const d = drain.drain;
+  const range = (st: any) => (st.skipped ? `skipped (${st.skipped})` : `${n(st.median)} (${n(st.min)}–${n(st.max)})`);
+  const cpu = (st: any) => (st.postgresCpuPer100k === undefined ? '–' : f(st.postgresCpuPer100k, 1));
   lines.push(
     `## drain (${drain.date.slice(0, 10)})`,
     '',
-    `A pre-filled backlog of ${n(drain.options.backlog)} no-op jobs (pg-boss baselines get a ${drain.options.baselineSeconds} s window on 20,000 jobs); taskfleet worker processes with default settings (WORKER_CONCURRENCY 100); jobs/s from the first start to the last completion.`,
+    `A backlog of ${n(drain.options.backlog)} no-op jobs filled just before each drain on a fresh database (no ANALYZE or VACUUM for anyone; BullMQ gets ${n(drain.options.bullmqBacklog)}), drained by taskfleet worker processes with default settings (WORKER_CONCURRENCY 100) and by the peers with the settings their docs recommend for throughput (\`bench/peers/\`). Median of ${drain.options.repeats} interleaved rounds, min–max in brackets. taskfleet: first claim to last completion on PostgreSQL's clock; peers: worker start to last completion. PostgreSQL CPU: every postgres process's user+system time across the drain, per 100,000 jobs.`,
     '',
+    '| server | drainer | jobs/s median (min–max) | PG CPU-s per 100k | taskfleet ×1 ÷ this |',
+    '|---|---|---|---|---|',
   );
-  lines.push('| drainer | jobs/s | vs work() defaults | vs work() tuned |', '|---|---|---|---|');
-  for (const [label, r] of [
-    ['pg-boss `work()` defaults', d.baselineDefaults],
-    ['pg-boss `work()` batchSize 100, polling 0.5 s', d.baselineTuned],
-    ['taskfleet worker ×1', d.taskfleet1],
-    ['taskfleet worker ×2', d.taskfleet2],
-  ]) {
+  const redis = drain.bullmqRedis;
+  for (const r of drain.servers) {
+    const one = r.taskfleet1.median;
+    for (const [label, st] of [
+      ['taskfleet worker ×1', r.taskfleet1],
+      ['taskfleet worker ×2', r.taskfleet2],
+      ['graphile-worker 0.18 (localQueue 500, batched completion)', r.graphile],
+      ['BullMQ 6.7, PostgreSQL backend', r.bullmqPostgres],
+      ['BullMQ 6.7, Redis', redis],
+    ] as const) {
+      lines.push(
+        `| ${r.server} | ${label} | ${range(st)} | ${label.includes('Redis') ? '–' : cpu(st)} | ${st.median ? f(one / st.median) : '–'} |`,
+      );
+    }
+  }
+  lines.push('');
+  for (const r of drain.servers) {
     lines.push(
-      `| ${label} | ${n(r.jobsPerSecond)} | ${f(r.jobsPerSecond / d.baselineDefaults.jobsPerSecond, 0)}× | ${f(r.jobsPerSecond / d.baselineTuned.jobsPerSecond, 1)}× |`,
+      `- **${r.server}**: ×1 ÷ graphile-worker ${f(r.ratios.vsGraphile)} (≥ 1.0: ${ok(r.ratios.vsGraphile >= 1)}), ÷ BullMQ Redis ${r.ratios.vsBullmqRedis === null ? '–' : `${f(r.ratios.vsBullmqRedis)} (≥ 0.8: ${ok(r.ratios.vsBullmqRedis >= 0.8)})`}, ×2 ÷ ×1 ${f(r.ratios.twoVsOne)} (≥ 1.3: ${ok(r.ratios.twoVsOne >= 1.3)}), PostgreSQL CPU ${cpu(r.taskfleet1)} s per 100k (≤ 6: ${ok(r.taskfleet1.postgresCpuPer100k <= 6)}), worker RSS ${r.taskfleet1.maxRssMb} MB (< 150: ${ok(r.taskfleet1.maxRssMb < 150)}).`,
     );
   }
-  lines.push(
-    '',
-    `Drain ≥ 10,000 jobs/s with defaults: ${n(d.taskfleet1.jobsPerSecond)} (${ok(d.taskfleet1.jobsPerSecond >= 10000)}); worker RSS at concurrency 100 while draining: ${d.taskfleet1.maxRssMb} MB (< 150: ${ok(d.taskfleet1.maxRssMb < 150)}).`,
-    '',
-    '![drain](bench/results/drain.svg)',
-    '',
-  );
+  lines.push('', '![drain](bench/results/drain.svg)', '');
 }
 if (lat) {
   const idle = lat.idlePickupMs;

@@ -7,13 +7,19 @@ import { parseArgs } from 'node:util';
 import { machineFacts, resultsDir } from './lib/env.ts';
 import { summaryRows } from './lib/summary.ts';
 import { runBacklog } from './scenarios/backlog.ts';
+import { runDrain } from './scenarios/drain.ts';
 import { runE2e } from './scenarios/e2e.ts';
 import { runIngest } from './scenarios/ingest.ts';
 import { runWorkerBench } from './scenarios/worker.ts';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { quick: { type: 'boolean', default: false }, connections: { type: 'string' }, seconds: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    connections: { type: 'string' },
+    seconds: { type: 'string' },
+    repeats: { type: 'string' },
+  },
 });
 const connections = values.connections?.split(',').map(Number);
 const seconds = values.seconds ? Number(values.seconds) : undefined;
@@ -33,15 +39,17 @@ const ingestOptions = (part: 'single' | 'batch') =>
         batchSize: 1000,
         part,
       };
-const workerOptions = (part: 'drain' | 'latency' | 'priority') =>
-  quick
-    ? { backlog: 2000, baselineSeconds: 2, latencySamples: 20, prioritySeconds: 2, part }
-    : { backlog: 100_000, baselineSeconds: 10, latencySamples: 200, prioritySeconds: 10, part };
+const workerOptions = (part: 'latency' | 'priority') =>
+  quick ? { latencySamples: 20, prioritySeconds: 2, part } : { latencySamples: 200, prioritySeconds: 10, part };
+const repeats = values.repeats ? Number(values.repeats) : undefined;
+const drainOptions = quick
+  ? { backlog: 2000, bullmqBacklog: 1000, repeats: repeats ?? 1 }
+  : { backlog: 100_000, bullmqBacklog: 20_000, repeats: repeats ?? 3 };
 
 const scenarios: Record<string, () => Promise<void>> = {
   ingest: () => runIngest(ingestOptions('single'), log),
   'ingest-batch': () => runIngest(ingestOptions('batch'), log),
-  drain: () => runWorkerBench(workerOptions('drain'), log),
+  drain: () => runDrain(drainOptions, log),
   latency: () => runWorkerBench(workerOptions('latency'), log),
   priority: () => runWorkerBench(workerOptions('priority'), log),
   e2e: () => runE2e(quick ? { rate: 200, seconds: 3, drainTimeoutSeconds: 20 } : { rate: 2000, seconds: 20, drainTimeoutSeconds: 60 }, log),

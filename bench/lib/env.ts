@@ -17,13 +17,37 @@ export interface BenchDatabase {
   stop(): Promise<void>;
 }
 
-/** A fresh, migrated database. Durable settings (fsync on): the figures are what production gets. */
-export async function benchDatabase(): Promise<BenchDatabase> {
+/** A PostgreSQL server a benchmark creates its databases on. */
+export interface BenchServer {
+  /** 'embedded' (started here, settings ours), 'external' (a stock server we did not configure) or 'DATABASE_URL'. */
+  kind: 'embedded' | 'external' | 'DATABASE_URL';
+  adminUrl: string;
+  version: string;
+  /** Create a fresh database migrated for taskfleet (a copy of a migrated template: one file copy). */
+  database(): Promise<{ url: string; drop(): Promise<void> }>;
+  stop(): Promise<void>;
+}
+
+/** The stock server a full run also measures (`BENCH_EXTERNAL_DATABASE_URL`; `none` turns it off). */
+export const EXTERNAL_DATABASE_URL = process.env.BENCH_EXTERNAL_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function answers(url: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await c.connect();
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function openServer(kind: BenchServer['kind']): Promise<BenchServer> {
   const quiet = createLogger({ role: 'bench', config: loadConfig({ LOG_LEVEL: 'warn' }), destination: process.stderr });
-  let adminUrl = process.env.DATABASE_URL;
+  let adminUrl = kind === 'DATABASE_URL' ? (process.env.DATABASE_URL as string) : EXTERNAL_DATABASE_URL;
   let stopServer = async () => {};
   let dir: string | undefined;
-  if (!adminUrl) {
+  if (kind === 'embedded') {
     dir = await mkdtemp(path.join(os.tmpdir(), 'taskfleet-bench-'));
     await chmod(dir, 0o755);
     const server = await startEmbeddedPostgres({
@@ -34,26 +58,76 @@ export async function benchDatabase(): Promise<BenchDatabase> {
     adminUrl = server.url;
     stopServer = () => server.stop();
   }
-  const name = `taskfleet_bench_${Date.now().toString(36)}`;
-  const admin = new pg.Client(adminUrl);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const version = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?';
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  await applyMigrations(loadConfig({ DATABASE_URL: url.toString(), LOG_LEVEL: 'warn' }), quiet);
-  return {
-    url: url.toString(),
-    serverVersion: version,
-    embedded: !process.env.DATABASE_URL,
-    async stop() {
-      const c = new pg.Client(adminUrl);
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  const stamp = `${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const template = `taskfleet_bench_tpl_${stamp}`;
+  const admin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
+    const c = new pg.Client(adminUrl);
+    await c.connect();
+    try {
+      return await fn(c);
+    } finally {
       await c.end();
+    }
+  };
+  const version = await admin(async (c) => {
+    await c.query(`CREATE DATABASE ${template}`);
+    return (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?';
+  });
+  const urlOf = (name: string) => {
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    return url.toString();
+  };
+  await applyMigrations(loadConfig({ DATABASE_URL: urlOf(template), LOG_LEVEL: 'warn' }), quiet);
+  const drop = (name: string) => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  let copies = 0;
+  return {
+    kind,
+    adminUrl,
+    version,
+    async database() {
+      const name = `taskfleet_bench_${stamp}_${++copies}`;
+      await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${template}`));
+      return { url: urlOf(name), drop: () => drop(name).then(() => undefined) };
+    },
+    async stop() {
+      await drop(template);
       await stopServer();
       if (dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The servers a scenario measures: the one `DATABASE_URL` names when it is set; otherwise the
+ * embedded PostgreSQL (settings ours) and, when one answers, the stock external server — every
+ * performance figure must hold on a server we did not configure.
+ */
+export async function benchServers(log: (line: string) => void): Promise<BenchServer[]> {
+  if (process.env.DATABASE_URL) return [await openServer('DATABASE_URL')];
+  const servers = [await openServer('embedded')];
+  if (EXTERNAL_DATABASE_URL === 'none') log('external server: off (BENCH_EXTERNAL_DATABASE_URL=none)');
+  else if (await answers(EXTERNAL_DATABASE_URL)) servers.push(await openServer('external'));
+  else log(`external server: nothing answers at ${EXTERNAL_DATABASE_URL} — measuring the embedded server only`);
+  return servers;
+}
+
+/** A label for tables: `embedded PostgreSQL 18.4`. */
+export function serverLabel(s: Pick<BenchServer, 'kind' | 'version'>): string {
+  return `${s.kind === 'external' ? 'stock' : s.kind} PostgreSQL ${s.version.split(' ')[0]}`;
+}
+
+/** A fresh, migrated database. Durable settings (fsync on): the figures are what production gets. */
+export async function benchDatabase(): Promise<BenchDatabase> {
+  const server = await openServer(process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded');
+  const db = await server.database();
+  return {
+    url: db.url,
+    serverVersion: server.version,
+    embedded: server.kind === 'embedded',
+    async stop() {
+      await db.drop();
+      await server.stop();
     },
   };
 }

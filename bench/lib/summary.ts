@@ -65,18 +65,40 @@ export function summaryRows(dir: string, scenarios: string[]): SummaryRow[] {
         r.batch.tasksPerSecond >= 40000,
       );
     }
-    if (name === 'drain') {
-      const d = r.drain;
-      add(
-        name,
-        'jobs/s ×1',
-        d.taskfleet1.jobsPerSecond,
-        `work() ${d.baselineDefaults.jobsPerSecond}`,
-        `${fx(d.taskfleet1.jobsPerSecond / d.baselineDefaults.jobsPerSecond, 0)}×`,
-        '≥ 10000',
-        d.taskfleet1.jobsPerSecond >= 10000,
-      );
-      add(name, 'worker RSS MB', d.taskfleet1.maxRssMb, '', '', '< 150', d.taskfleet1.maxRssMb < 150);
+    if (name === 'drain' && r.servers) {
+      for (const sv of r.servers) {
+        const one = sv.taskfleet1;
+        add(
+          name,
+          `jobs/s ×1, ${sv.server}`,
+          one.median,
+          `graphile-worker ${sv.graphile.median}`,
+          `${fx(sv.ratios.vsGraphile)}×`,
+          '≥ 1.0×',
+          sv.ratios.vsGraphile >= 1,
+        );
+        if (sv.ratios.vsBullmqRedis !== null)
+          add(
+            name,
+            `jobs/s ×1, ${sv.server}`,
+            one.median,
+            `BullMQ Redis ${r.bullmqRedis.median}`,
+            `${fx(sv.ratios.vsBullmqRedis)}×`,
+            '≥ 0.8×',
+            sv.ratios.vsBullmqRedis >= 0.8,
+          );
+        add(
+          name,
+          `jobs/s ×2, ${sv.server}`,
+          sv.taskfleet2.median,
+          `×1 ${one.median}`,
+          `${fx(sv.ratios.twoVsOne)}×`,
+          '≥ 1.3×',
+          sv.ratios.twoVsOne >= 1.3,
+        );
+        add(name, `PG CPU-s /100k, ${sv.server}`, one.postgresCpuPer100k, '', '', '≤ 6', one.postgresCpuPer100k <= 6);
+        add(name, `worker RSS MB, ${sv.server}`, one.maxRssMb, '', '', '< 150', one.maxRssMb < 150);
+      }
     }
     if (name === 'latency') {
       add(name, 'idle pickup p50 ms', r.idlePickupMs.p50, '', '', '≤ 5', r.idlePickupMs.p50 <= 5);

@@ -4,7 +4,7 @@
  * dead-letter (pg-boss), keeping a bounded history of the attempts' errors in the output.
  */
 import type { ExecuteSql } from '@taskfleet/core';
-import { type Config, isTaskEnvelope, type Logger, type TaskMeta } from '@taskfleet/core';
+import { type Config, isTaskEnvelope, type Logger, PRIORITIES, type TaskMeta } from '@taskfleet/core';
 import type { PgBoss } from 'pg-boss';
 import { coerceError, errorRecord, PermanentError, RetryableError, ShutdownError, TimeoutError } from './errors.ts';
 import type { WorkerEvents } from './events.ts';
@@ -108,7 +108,11 @@ export class JobRunner {
       });
       const output = await Promise.race([handled, abandoned]);
       this.running.delete(job.id);
-      const settled = await this.#d.settler.complete(queue, { id: job.id, retryCount: job.retryCount, output: output ?? null });
+      const settled = await this.#d.settler.complete(
+        queue,
+        { id: job.id, retryCount: job.retryCount, output: output ?? null },
+        job.priority >= PRIORITIES.critical,
+      );
       if (!settled) logger.warn('completed, but the attempt was no longer active (expired or taken over); its result was discarded');
       events.emit('job:complete', { queue, id: job.id, priority: job.priority, attempt, seconds: (performance.now() - started) / 1000 });
     } catch (thrown) {

@@ -32,6 +32,12 @@ export class QueueLoop {
   #done: Promise<void> | undefined;
   #errors = 0;
   #woken = false;
+  /**
+   * Whether a claim limited to critical jobs (only reserved slots free) may find something: after a
+   * NOTIFY or a polling timeout, yes; after a slot release alone, not if the last one found nothing
+   * (measured: without this, every settled batch cost two empty claims).
+   */
+  #lookCritical = true;
   #unsubscribe: (() => void) | undefined;
 
   constructor(deps: QueueLoopDeps) {
@@ -39,7 +45,7 @@ export class QueueLoop {
   }
 
   start(): void {
-    this.#unsubscribe ??= this.#d.slots.onRelease(() => this.wake());
+    this.#unsubscribe ??= this.#d.slots.onRelease(() => this.#nudge());
     this.#done ??= this.#run();
   }
 
@@ -48,8 +54,34 @@ export class QueueLoop {
    * (between a fetch and its sleep), so a wake-up is never lost to that race.
    */
   wake(): void {
+    this.#lookCritical = true;
+    this.#nudge();
+  }
+
+  /** A slot freed: look at the room again. */
+  #nudge(): void {
     this.#woken = true;
     this.#wake?.();
+  }
+
+  /**
+   * How many successors a settle statement may claim for the `freed` non-critical slots its batch
+   * releases: all of them while the loop runs (the batch's slots are handed over one for one, so
+   * nothing else may count on them), none once stopping.
+   */
+  refillLimit(freed: number): number {
+    return this.#stopped ? 0 : Math.min(freed, this.#d.fetchBatch);
+  }
+
+  /** Take slots for jobs claimed on this queue's behalf (by a settle statement) and run them. */
+  accept(jobs: ClaimedJob[]): void {
+    for (const job of jobs) this.#take(job);
+  }
+
+  #take(job: ClaimedJob): void {
+    const critical = job.priority >= PRIORITIES.critical;
+    this.#d.slots.acquire(this.#d.queue, critical);
+    this.#d.dispatch(job, critical);
   }
 
   /** Stop claiming; resolves when the loop has exited (running jobs are not waited for). */
@@ -72,7 +104,10 @@ export class QueueLoop {
         this.#woken = false;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(() => {
+        this.#lookCritical = true; // the polling backstop looks for everything
+        done();
+      }, ms);
       this.#wake = done;
     });
   }
@@ -104,6 +139,11 @@ export class QueueLoop {
         continue;
       }
       const criticalOnly = room.nonCritical <= 0;
+      if (criticalOnly && !this.#lookCritical) {
+        await this.#sleep(this.#d.pollIntervalMs);
+        continue;
+      }
+      this.#lookCritical = false;
       const batchSize = Math.min(maxBatch, criticalOnly ? room.any : room.nonCritical);
       let jobs: ClaimedJob[];
       try {
@@ -118,11 +158,8 @@ export class QueueLoop {
       }
       // Jobs claimed while a stop began still run: the drain waits for them like for the others.
       lastFull = jobs.length === batchSize;
-      for (const job of jobs) {
-        const critical = job.priority >= PRIORITIES.critical;
-        slots.acquire(queue, critical);
-        this.#d.dispatch(job, critical);
-      }
+      this.#lookCritical = lastFull; // a full batch: more may be waiting
+      for (const job of jobs) this.#take(job);
       if (jobs.length === 0) await this.#sleep(this.#d.pollIntervalMs);
     }
   }

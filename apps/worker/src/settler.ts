@@ -1,63 +1,107 @@
 /**
  * Completions are settled in batches: one statement per queue for everything that finished since
- * the last flush (up to WORKER_SETTLE_BATCH), started as soon as the previous one returns. A slot
- * is released only after its job is settled, so a replica never holds more jobs than slots.
+ * the last flush (up to WORKER_SETTLE_BATCH), with at most SETTLE_IN_FLIGHT statements per queue in
+ * flight. The statement that settles a batch also claims its successors (`complete_and_claim`):
+ * the queue loop says how many of the freed slots to refill, and gets the claimed jobs once the
+ * batch's slots are released. A slot is released only after its job is settled, so a replica never
+ * holds more jobs than slots.
  */
-import type { Completion } from './sql/jobs.ts';
+import type { ClaimedJob, Completion } from './sql/claim.ts';
 
-export type CompleteBatch = (queue: string, items: Completion[]) => Promise<string[]>;
+export type CompleteAndClaim = (queue: string, items: Completion[], claim: number) => Promise<{ settled: string[]; claimed: ClaimedJob[] }>;
+
+/** The queue loops' side of a refill. */
+export interface Refill {
+  /** How many jobs to claim for the slots a batch frees (`freed` of them not critical); 0: none. */
+  limitFor(queue: string, freed: number): number;
+  /** Take slots for and run jobs claimed by a settle statement. */
+  accept(queue: string, jobs: ClaimedJob[]): void;
+}
+
+/**
+ * Statements in flight per queue. Two let one batch be settled while the next is collected and
+ * sent (measured: 13.1k → 14.5k jobs/s on stock PostgreSQL 15 over one); more added nothing.
+ */
+const SETTLE_IN_FLIGHT = 2;
 
 interface Pending extends Completion {
+  critical: boolean;
   done: (settled: boolean) => void;
   fail: (err: unknown) => void;
 }
 
 export class Settler {
-  readonly #complete: CompleteBatch;
+  readonly #complete: CompleteAndClaim;
   readonly #maxBatch: number;
+  readonly #refill: Refill;
   readonly #pending = new Map<string, Pending[]>();
-  readonly #flushing = new Set<string>();
+  /** Statements in flight per queue. */
+  readonly #flushing = new Map<string, number>();
   readonly #idle: (() => void)[] = [];
+  /** Claimed successors not yet handed to their queue loop. */
+  #accepting = 0;
 
-  constructor(complete: CompleteBatch, maxBatch: number) {
+  constructor(complete: CompleteAndClaim, maxBatch: number, refill: Refill) {
     this.#complete = complete;
     this.#maxBatch = maxBatch;
+    this.#refill = refill;
+  }
+
+  #inFlight(queue: string): number {
+    return this.#flushing.get(queue) ?? 0;
   }
 
   /** Resolves `true` once committed, `false` if the attempt was no longer active (timed out, taken over). */
-  complete(queue: string, item: Completion): Promise<boolean> {
+  complete(queue: string, item: Completion, critical: boolean): Promise<boolean> {
     return new Promise((done, fail) => {
       const list = this.#pending.get(queue);
-      const entry = { ...item, done, fail };
+      const first = !list || list.length === 0;
+      const entry = { ...item, critical, done, fail };
       if (list) list.push(entry);
       else this.#pending.set(queue, [entry]);
-      if (!this.#flushing.has(queue)) setImmediate(() => void this.#flush(queue));
+      // The first completion since the last flush schedules the next one (after this turn of the
+      // event loop, so that everything completing in it joins the batch), if a statement is free.
+      if (first && this.#inFlight(queue) < SETTLE_IN_FLIGHT) setImmediate(() => void this.#flush(queue));
     });
   }
 
   async #flush(queue: string): Promise<void> {
-    if (this.#flushing.has(queue)) return;
+    if (this.#inFlight(queue) >= SETTLE_IN_FLIGHT) return;
     const list = this.#pending.get(queue);
     if (!list || list.length === 0) return;
     const batch = list.splice(0, this.#maxBatch);
-    this.#flushing.add(queue);
+    this.#flushing.set(queue, this.#inFlight(queue) + 1);
     try {
-      const settled = new Set(await this.#complete(queue, batch));
-      for (const item of batch) item.done(settled.has(item.id));
+      const claim = this.#refill.limitFor(queue, batch.filter((i) => !i.critical).length);
+      const { settled, claimed } = await this.#complete(queue, batch, claim);
+      const ok = new Set(settled);
+      for (const item of batch) item.done(ok.has(item.id));
+      // The batch's slots are released by its runners' continuations (microtasks, which run
+      // before this): the successors take them over after that, so slots are never overdrawn.
+      if (claimed.length > 0) {
+        this.#accepting++;
+        setImmediate(() => {
+          this.#accepting--;
+          this.#refill.accept(queue, claimed);
+          if (this.#isIdle()) for (const f of this.#idle.splice(0)) f();
+        });
+      }
     } catch (err) {
       for (const item of batch) item.fail(err);
     } finally {
-      this.#flushing.delete(queue);
+      const left = this.#inFlight(queue) - 1;
+      if (left > 0) this.#flushing.set(queue, left);
+      else this.#flushing.delete(queue);
       if ((this.#pending.get(queue)?.length ?? 0) > 0) void this.#flush(queue);
       else if (this.#isIdle()) for (const f of this.#idle.splice(0)) f();
     }
   }
 
   #isIdle(): boolean {
-    return this.#flushing.size === 0 && [...this.#pending.values()].every((l) => l.length === 0);
+    return this.#flushing.size === 0 && this.#accepting === 0 && [...this.#pending.values()].every((l) => l.length === 0);
   }
 
-  /** Resolves when nothing is waiting or being settled. */
+  /** Resolves when nothing is waiting or being settled (claimed successors are handed over by then). */
   drain(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));

@@ -31,8 +31,7 @@ import { Presence } from './presence.ts';
 import { QueueLoop } from './queue-loop.ts';
 import { Settler } from './settler.ts';
 import { Slots } from './slots.ts';
-import { type ClaimedJob, claimJobs } from './sql/claim.ts';
-import { completeJobs } from './sql/jobs.ts';
+import { type ClaimedJob, claimJobs, completeAndClaim } from './sql/claim.ts';
 
 export interface WorkerDeps {
   config: Config;
@@ -81,7 +80,14 @@ export function createWorker(deps: WorkerDeps): Worker {
   const events = new WorkerEvents();
   const slots = new Slots(config.worker.concurrency, config.worker.criticalReservedSlots, config.worker.queueConcurrency);
   const handlers: Handlers = createHandlers(config, deps.handlers);
-  const settler = new Settler((queue, items) => completeJobs(executeSql, queue, items), config.worker.settleBatch);
+  // At most half the non-critical slots per settle statement: with two in flight, one batch's
+  // successors run while the other batch is being settled (with whole-slot batches the drain
+  // collapsed into settle-then-run turns: 17k → 11k jobs/s).
+  const settleBatch = Math.min(config.worker.settleBatch, Math.max(1, Math.ceil((slots.total - slots.reserved) / 2)));
+  const settler = new Settler((queue, items, claim) => completeAndClaim(executeSql, queue, items, claim), settleBatch, {
+    limitFor: (queue, freed) => loops.get(queue)?.refillLimit(freed) ?? 0,
+    accept: (queue, jobs) => loops.get(queue)?.accept(jobs),
+  });
   const runner = new JobRunner({ config, boss, executeSql, handlers, settler, events, logger });
   const limit = pLimit(config.worker.concurrency);
   const inflight = new Set<Promise<void>>();
@@ -185,15 +191,21 @@ export function createWorker(deps: WorkerDeps): Worker {
       if (!started || draining) return;
       draining = true;
       await Promise.all([...loops.values()].map((l) => l.stop()));
-      const all = () => Promise.all([...inflight]);
+      // Settle statements may have claimed successors before the loops stopped: wait for those too.
+      const all = async (abort?: Error) => {
+        do {
+          if (abort) runner.abortAll(abort);
+          await Promise.all([...inflight]);
+          await settler.drain();
+        } while (inflight.size > 0);
+      };
       const graceful = await Promise.race([
         all().then(() => true),
         new Promise<boolean>((r) => setTimeout(() => r(false), graceSeconds * 1000).unref()),
       ]);
       if (!graceful) {
         logger.warn({ running: runner.running.size }, 'grace period over: aborting running jobs back into their queues');
-        runner.abortAll(new ShutdownError());
-        await all();
+        await all(new ShutdownError());
       }
       await settler.drain();
       await queueStats.stop();

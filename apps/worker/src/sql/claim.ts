@@ -1,7 +1,9 @@
 /**
- * The worker's claim: `taskfleet.claim_jobs` (migration 000006) marks the next ready jobs of a queue
- * active and returns what the runner needs. It replaces pg-boss's `fetch()`, whose plan depends on
- * fresh table statistics (see the migration for the measurement); the function's plan does not.
+ * The worker's claim and completion: `taskfleet.claim_jobs` (migration 000006) marks the next ready
+ * jobs of a queue active and returns what the runner needs — it replaces pg-boss's `fetch()`, whose
+ * plan depends on fresh table statistics (see the migration for the measurement);
+ * `taskfleet.complete_and_claim` (000007) completes a batch of attempts and claims their successors
+ * in the same statement.
  */
 import type { ExecutePrepared } from '@taskfleet/core';
 
@@ -19,6 +21,13 @@ export interface ClaimedJob {
   output: unknown;
   startAfter: Date;
   createdOn: Date;
+}
+
+/** A finished attempt to record as completed, with the handler's output. */
+export interface Completion {
+  id: string;
+  retryCount: number;
+  output: unknown;
 }
 
 interface ClaimRow {
@@ -44,7 +53,11 @@ export async function claimJobs(executeSql: ExecutePrepared, queue: string, limi
     text: 'SELECT * FROM taskfleet.claim_jobs($1, $2, $3)',
     values: [queue, limit, minPriority ?? null],
   });
-  return (rows as ClaimRow[]).map((r) => ({
+  return (rows as ClaimRow[]).map(claimedJob);
+}
+
+function claimedJob(r: ClaimRow): ClaimedJob {
+  return {
     id: r.id,
     priority: r.priority,
     data: r.data,
@@ -55,5 +68,36 @@ export async function claimJobs(executeSql: ExecutePrepared, queue: string, limi
     output: r.output,
     startAfter: r.start_after,
     createdOn: r.created_on,
-  }));
+  };
+}
+
+/**
+ * Complete many active attempts of one queue, each with its own output, and claim up to `claim`
+ * ready jobs, in one statement and one transaction. Fenced on (id, retry_count) and state
+ * 'active': an attempt that timed out or was taken over is left alone and not in `settled`.
+ */
+export async function completeAndClaim(
+  executeSql: ExecutePrepared,
+  queue: string,
+  items: Completion[],
+  claim: number,
+): Promise<{ settled: string[]; claimed: ClaimedJob[] }> {
+  const { rows } = await executeSql({
+    name: 'taskfleet_complete_and_claim_v1',
+    text: 'SELECT * FROM taskfleet.complete_and_claim($1, $2, $3, $4, $5)',
+    values: [
+      queue,
+      items.map((i) => i.id),
+      items.map((i) => i.retryCount),
+      items.map((i) => (i.output === undefined ? null : JSON.stringify(i.output))),
+      claim,
+    ],
+  });
+  const settled: string[] = [];
+  const claimed: ClaimedJob[] = [];
+  for (const row of rows as (ClaimRow & { settled: string | null })[]) {
+    if (row.settled) settled.push(row.settled);
+    else claimed.push(claimedJob(row));
+  }
+  return { settled, claimed };
 }

@@ -1,0 +1,275 @@
+/**
+ * drain: a backlog of no-op jobs filled just before the drain (no ANALYZE, no VACUUM — for nobody),
+ * drained by taskfleet worker processes (×1 and ×2 replicas, default settings) and by the peers
+ * with the settings their own docs recommend for throughput: graphile-worker (batched local queue),
+ * BullMQ on its PostgreSQL backend, BullMQ on Redis. On every server `benchServers` gives (the
+ * embedded one and the stock external one), each measurement repeated and reported as the median
+ * with min and max; the runs of one round are interleaved so that drift hits every contender alike.
+ *
+ * taskfleet's time runs from the first claim to the last completion (PostgreSQL's clock); the
+ * peers' from their worker's start to their last completion (wall clock) — both leave out filling.
+ */
+import { drainBullmqPostgres, drainBullmqRedis } from '../peers/bullmq.ts';
+import { drainGraphile, type PeerDrainResult } from '../peers/graphile.ts';
+import {
+  type BenchServer,
+  benchServers,
+  machineFacts,
+  postgresCpuSeconds,
+  type Proc,
+  serverLabel,
+  startProcess,
+  writeResult,
+} from '../lib/env.ts';
+import { countState, prefill, withClient } from '../lib/jobs.ts';
+import { writeChart } from '../lib/report.ts';
+import { barChart } from '../lib/svg.ts';
+
+export interface DrainOptions {
+  /** Jobs per taskfleet and graphile-worker drain. */
+  backlog: number;
+  /** Jobs per BullMQ drain (its PostgreSQL backend drains ~1,500/s: a smaller backlog keeps the run short; the rate does not depend on it). */
+  bullmqBacklog: number;
+  repeats: number;
+}
+
+type Log = (line: string) => void;
+
+export interface Run {
+  jobsPerSecond: number;
+  seconds: number;
+  postgresCpuSeconds?: number;
+  maxRssMb?: number;
+}
+
+export interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  runs: Run[];
+  /** PostgreSQL CPU-seconds per 100,000 jobs, median over the runs. */
+  postgresCpuPer100k?: number;
+  maxRssMb?: number;
+  skipped?: string;
+}
+
+const medianOf = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+export function statOf(runs: Run[], jobs: number): Stat {
+  const rates = runs.map((r) => r.jobsPerSecond);
+  const cpu = runs.flatMap((r) => (r.postgresCpuSeconds === undefined ? [] : [(r.postgresCpuSeconds * 100_000) / jobs]));
+  const rss = runs.flatMap((r) => (r.maxRssMb === undefined ? [] : [r.maxRssMb]));
+  return {
+    median: Math.round(medianOf(rates)),
+    min: Math.round(Math.min(...rates)),
+    max: Math.round(Math.max(...rates)),
+    runs,
+    ...(cpu.length ? { postgresCpuPer100k: Math.round(medianOf(cpu) * 100) / 100 } : {}),
+    ...(rss.length ? { maxRssMb: Math.round(Math.max(...rss)) } : {}),
+  };
+}
+
+/** Drain `backlog` jobs with `replicas` taskfleet worker processes on a fresh database. */
+async function drainTaskfleet(server: BenchServer, backlog: number, replicas: number, log: Log): Promise<Run> {
+  const db = await server.database();
+  const procs: Proc[] = [];
+  try {
+    await prefill(db.url, 'noop', backlog);
+    const cpuBefore = await postgresCpuSeconds();
+    const started = performance.now();
+    procs.push(
+      ...(await Promise.all(
+        Array.from({ length: replicas }, (_, i) =>
+          startProcess('apps/worker/src/main.ts', { DATABASE_URL: db.url, WORKER_ID: `bench-${i + 1}` }, '/readyz'),
+        ),
+      )),
+    );
+    let rssMax = 0;
+    await withClient(db.url, async (c) => {
+      for (;;) {
+        const done = await countState(c, 'noop', 'completed');
+        for (const p of procs) rssMax = Math.max(rssMax, await p.rssMb());
+        if (done >= backlog) break;
+        if (performance.now() - started > 300_000) throw new Error(`drain stalled at ${done}/${backlog}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    });
+    const postgresCpu = (await postgresCpuSeconds()) - cpuBefore;
+    const { rows } = await withClient(db.url, (c) =>
+      c.query<{ seconds: number }>(
+        `SELECT extract(epoch FROM max(completed_on) - min(started_on))::float8 AS seconds FROM pgboss.job WHERE name = 'noop'`,
+      ),
+    );
+    const seconds = rows[0]?.seconds ?? Number.NaN;
+    const run = { jobsPerSecond: backlog / seconds, seconds, postgresCpuSeconds: postgresCpu, maxRssMb: rssMax };
+    log(
+      `  taskfleet ×${replicas} on ${serverLabel(server)}: ${Math.round(run.jobsPerSecond)} jobs/s (${seconds.toFixed(2)} s; PostgreSQL ${postgresCpu.toFixed(2)} CPU-s; max RSS ${Math.round(rssMax)} MB)`,
+    );
+    return run;
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    await db.drop();
+  }
+}
+
+/** A peer on a fresh database of `server` (its own schema inside it). */
+async function onFreshDatabase(server: BenchServer, fn: (url: string) => Promise<PeerDrainResult>): Promise<PeerDrainResult> {
+  const db = await server.database();
+  try {
+    return await fn(db.url);
+  } finally {
+    await db.drop();
+  }
+}
+
+function peerRun(r: PeerDrainResult, label: string, log: Log): Run | undefined {
+  if (r.skipped) {
+    log(`  ${label}: skipped — ${r.skipped}`);
+    return undefined;
+  }
+  log(
+    `  ${label}: ${Math.round(r.jobsPerSecond)} jobs/s (${r.seconds.toFixed(2)} s${r.postgresCpuSeconds === undefined ? '' : `; PostgreSQL ${r.postgresCpuSeconds.toFixed(2)} CPU-s`})`,
+  );
+  return {
+    jobsPerSecond: r.jobsPerSecond,
+    seconds: r.seconds,
+    ...(r.postgresCpuSeconds === undefined ? {} : { postgresCpuSeconds: r.postgresCpuSeconds }),
+  };
+}
+
+export interface ServerDrain {
+  server: string;
+  kind: BenchServer['kind'];
+  version: string;
+  taskfleet1: Stat;
+  taskfleet2: Stat;
+  graphile: Stat;
+  bullmqPostgres: Stat;
+  ratios: { vsGraphile: number; vsBullmqRedis: number | null; vsBullmqPostgres: number; twoVsOne: number };
+}
+
+export async function runDrain(opts: DrainOptions, log: Log) {
+  const servers = await benchServers(log);
+  const results: ServerDrain[] = [];
+  const redisRuns: Run[] = [];
+  let redisSkipped: string | undefined;
+  let peerSettings: Record<string, unknown> = {};
+  try {
+    for (const server of servers) {
+      const label = serverLabel(server);
+      log(`drain on ${label}: ${opts.backlog} no-op jobs (BullMQ ${opts.bullmqBacklog}), ${opts.repeats} rounds`);
+      const runs = { taskfleet1: [] as Run[], taskfleet2: [] as Run[], graphile: [] as Run[], bullmqPostgres: [] as Run[] };
+      for (let round = 1; round <= opts.repeats; round++) {
+        log(` round ${round}/${opts.repeats}`);
+        runs.taskfleet1.push(await drainTaskfleet(server, opts.backlog, 1, log));
+        const g = await onFreshDatabase(server, (url) => drainGraphile(url, opts.backlog, () => {}));
+        peerSettings = { ...peerSettings, graphile: g.settings };
+        const gr = peerRun(g, `graphile-worker on ${label}`, log);
+        if (gr) runs.graphile.push(gr);
+        runs.taskfleet2.push(await drainTaskfleet(server, opts.backlog, 2, log));
+        const b = await onFreshDatabase(server, (url) => drainBullmqPostgres(url, opts.bullmqBacklog, () => {}));
+        peerSettings = { ...peerSettings, bullmqPostgres: b.settings };
+        const br = peerRun(b, `BullMQ PostgreSQL backend on ${label}`, log);
+        if (br) runs.bullmqPostgres.push(br);
+        // BullMQ on Redis does not depend on the PostgreSQL server: measured in the first server's rounds.
+        if (server === servers[0]) {
+          const r = await drainBullmqRedis(opts.backlog, () => {});
+          peerSettings = { ...peerSettings, bullmqRedis: r.settings };
+          const rr = peerRun(r, 'BullMQ Redis', log);
+          if (rr) redisRuns.push(rr);
+          else redisSkipped = r.skipped;
+        }
+      }
+      const taskfleet1 = statOf(runs.taskfleet1, opts.backlog);
+      const taskfleet2 = statOf(runs.taskfleet2, opts.backlog);
+      const graphile = statOf(runs.graphile, opts.backlog);
+      const bullmqPostgres = statOf(runs.bullmqPostgres, opts.bullmqBacklog);
+      const redisMedian = redisRuns.length ? statOf(redisRuns, opts.backlog).median : null;
+      results.push({
+        server: label,
+        kind: server.kind,
+        version: server.version,
+        taskfleet1,
+        taskfleet2,
+        graphile,
+        bullmqPostgres,
+        ratios: {
+          vsGraphile: taskfleet1.median / graphile.median,
+          vsBullmqRedis: redisMedian ? taskfleet1.median / redisMedian : null,
+          vsBullmqPostgres: taskfleet1.median / bullmqPostgres.median,
+          twoVsOne: taskfleet2.median / taskfleet1.median,
+        },
+      });
+    }
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+  const bullmqRedis: Stat = redisRuns.length
+    ? statOf(redisRuns, opts.backlog)
+    : { median: 0, min: 0, max: 0, runs: [], skipped: redisSkipped ?? 'not run' };
+  const file = await writeResult('drain', {
+    scenario: 'drain',
+    date: new Date().toISOString(),
+    machine: machineFacts(),
+    options: opts,
+    peerSettings,
+    servers: results,
+    bullmqRedis,
+  });
+  await writeChart(
+    'drain',
+    barChart({
+      title: `drain ${opts.backlog} freshly filled no-op jobs, median jobs/s`,
+      yLabel: 'jobs/s',
+      groups: results.map((r) => r.server),
+      series: [
+        { name: 'taskfleet ×1', values: results.map((r) => r.taskfleet1.median) },
+        { name: 'taskfleet ×2', values: results.map((r) => r.taskfleet2.median) },
+        { name: 'graphile-worker', values: results.map((r) => r.graphile.median) },
+        { name: 'BullMQ PostgreSQL', values: results.map((r) => r.bullmqPostgres.median) },
+        { name: 'BullMQ Redis', values: results.map(() => bullmqRedis.median) },
+      ],
+    }),
+  );
+  const range = (s: Stat) => (s.skipped ? `skipped: ${s.skipped}` : `${s.median} (${s.min}–${s.max})`);
+  console.table(
+    results
+      .flatMap((r) => [
+        {
+          server: r.server,
+          what: 'taskfleet ×1',
+          'jobs/s median (min–max)': range(r.taskfleet1),
+          'PG CPU-s /100k': r.taskfleet1.postgresCpuPer100k,
+        },
+        {
+          server: r.server,
+          what: 'taskfleet ×2',
+          'jobs/s median (min–max)': range(r.taskfleet2),
+          'PG CPU-s /100k': r.taskfleet2.postgresCpuPer100k,
+        },
+        {
+          server: r.server,
+          what: 'graphile-worker',
+          'jobs/s median (min–max)': range(r.graphile),
+          'PG CPU-s /100k': r.graphile.postgresCpuPer100k,
+        },
+        {
+          server: r.server,
+          what: 'BullMQ PostgreSQL',
+          'jobs/s median (min–max)': range(r.bullmqPostgres),
+          'PG CPU-s /100k': r.bullmqPostgres.postgresCpuPer100k,
+        },
+      ])
+      .concat([{ server: 'Redis', what: 'BullMQ Redis', 'jobs/s median (min–max)': range(bullmqRedis), 'PG CPU-s /100k': undefined }]),
+  );
+  for (const r of results) {
+    console.log(
+      `${r.server}: taskfleet ×1 ÷ graphile-worker ${r.ratios.vsGraphile.toFixed(2)} (target ≥ 1.0), ÷ BullMQ Redis ${r.ratios.vsBullmqRedis?.toFixed(2) ?? '–'} (≥ 0.8), ÷ BullMQ PostgreSQL ${r.ratios.vsBullmqPostgres.toFixed(1)}; ×2 ÷ ×1 ${r.ratios.twoVsOne.toFixed(2)} (≥ 1.3); PG CPU-s per 100k ${r.taskfleet1.postgresCpuPer100k} (≤ 6); worker RSS ${r.taskfleet1.maxRssMb} MB (< 150)`,
+    );
+  }
+  console.log(`results: ${file}`);
+}
