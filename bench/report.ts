@@ -42,6 +42,22 @@ const summary = summaryRows(results, ['ingest', 'ingest-batch', 'drain', 'latenc
 lines.push('## Summary', '', '| scenario | figure | value | same-run baseline | ratio | target | met |', '|---|---|---|---|---|---|---|');
 for (const r of summary) lines.push(`| ${r.scenario} | ${r.figure} | ${r.value} | ${r.baseline} | ${r.ratio} | ${r.target} | ${r.met} |`);
 lines.push('');
+// The same scenarios on the stock external server (the second pass of `npm run bench`).
+const stockDir = path.join(results, 'stock');
+const stock = existsSync(stockDir) ? summaryRows(stockDir, ['ingest', 'ingest-batch', 'latency', 'priority', 'e2e', 'backlog']) : [];
+if (stock.length > 0) {
+  const version = JSON.parse(readFileSync(path.join(stockDir, 'latency.json'), 'utf8')).machine?.postgres ?? '?';
+  lines.push(
+    `### The same scenarios on the stock server (PostgreSQL ${version}, the machine's own, default configuration)`,
+    '',
+    'Drain figures for both servers are in the table above; the detailed sections below are the embedded run. Raw results: `bench/results/stock/`.',
+    '',
+    '| scenario | figure | value | same-run baseline | ratio | target | met |',
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const r of stock) lines.push(`| ${r.scenario} | ${r.figure} | ${r.value} | ${r.baseline} | ${r.ratio} | ${r.target} | ${r.met} |`);
+  lines.push('');
+}
 lines.push(
   '## How to reproduce',
   '',

@@ -227,9 +227,27 @@ export function machineFacts() {
   };
 }
 
-/** Full runs write bench/results/ (committed, BENCHMARKS.md cites them); --quick writes bench/results/quick/. */
+/**
+ * Full runs write bench/results/ (committed, BENCHMARKS.md cites them); --quick writes
+ * bench/results/quick/; the second pass of a run on the stock external server writes a `stock/`
+ * folder inside either.
+ */
 export function resultsDir(): string {
-  return path.join(ROOT, 'bench', 'results', ...(process.env.TASKFLEET_BENCH_QUICK === '1' ? ['quick'] : []));
+  return path.join(
+    ROOT,
+    'bench',
+    'results',
+    ...(process.env.TASKFLEET_BENCH_QUICK === '1' ? ['quick'] : []),
+    ...(process.env.TASKFLEET_BENCH_SERVER === 'stock' ? ['stock'] : []),
+  );
+}
+
+/** The stock external server's admin URL when a full run should measure it too (no DATABASE_URL, one answers). */
+export async function externalServerFor(log: (line: string) => void): Promise<string | undefined> {
+  if (process.env.DATABASE_URL || EXTERNAL_DATABASE_URL === 'none') return undefined;
+  if (await answers(EXTERNAL_DATABASE_URL)) return EXTERNAL_DATABASE_URL;
+  log(`external server: nothing answers at ${EXTERNAL_DATABASE_URL} — measuring the embedded server only`);
+  return undefined;
 }
 
 export async function writeResult(name: string, data: unknown): Promise<string> {

@@ -81,13 +81,35 @@ export function observeWorker(registry: Registry, events: WorkerEvents, slots: S
     retried.inc({ queue: q }, 0);
     dead.inc({ queue: q }, 0);
   }
+  // The label children of the per-job series, resolved once per queue (and priority) rather than
+  // hashed from a label object at every job.
+  const perQueue = new Map<string, { started: Counter.Internal; completed: Counter.Internal; ran: Histogram.Internal<string> }>();
+  const forQueue = (queue: string) => {
+    let c = perQueue.get(queue);
+    if (!c) {
+      c = { started: started.labels({ queue }), completed: completed.labels({ queue }), ran: run.labels({ queue, outcome: 'completed' }) };
+      perQueue.set(queue, c);
+    }
+    return c;
+  };
+  const waits = new Map<string, Histogram.Internal<string>>();
+  const waitFor = (queue: string, priority: number) => {
+    const key = `${queue} ${priority}`;
+    let h = waits.get(key);
+    if (!h) {
+      h = wait.labels({ queue, priority: priorityName(priority) });
+      waits.set(key, h);
+    }
+    return h;
+  };
   events.on('job:start', (e) => {
-    started.inc({ queue: e.queue });
-    wait.observe({ queue: e.queue, priority: priorityName(e.priority) }, e.waitSeconds);
+    forQueue(e.queue).started.inc();
+    waitFor(e.queue, e.priority).observe(e.waitSeconds);
   });
   events.on('job:complete', (e) => {
-    completed.inc({ queue: e.queue });
-    run.observe({ queue: e.queue, outcome: 'completed' }, e.seconds);
+    const c = forQueue(e.queue);
+    c.completed.inc();
+    c.ran.observe(e.seconds);
   });
   events.on('job:fail', (e) => {
     failed.inc({ queue: e.queue, kind: e.kind });

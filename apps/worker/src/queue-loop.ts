@@ -38,6 +38,8 @@ export class QueueLoop {
    * (measured: without this, every settled batch cost two empty claims).
    */
   #lookCritical = true;
+  /** NOTIFYs (and stops) seen: one arriving while a claim is in flight must not be lost to its result. */
+  #notified = 0;
   #unsubscribe: (() => void) | undefined;
 
   constructor(deps: QueueLoopDeps) {
@@ -55,6 +57,7 @@ export class QueueLoop {
    */
   wake(): void {
     this.#lookCritical = true;
+    this.#notified++;
     this.#nudge();
   }
 
@@ -144,6 +147,7 @@ export class QueueLoop {
         continue;
       }
       this.#lookCritical = false;
+      const notifiedBefore = this.#notified;
       const batchSize = Math.min(maxBatch, criticalOnly ? room.any : room.nonCritical);
       let jobs: ClaimedJob[];
       try {
@@ -152,13 +156,15 @@ export class QueueLoop {
       } catch (err) {
         // Database down or overloaded: back off (up to 5 s) and try again; never exit.
         this.#errors++;
+        this.#lookCritical = true;
         events.emit('fetch:error', { queue, error: coerceError(err) });
         await this.#sleep(Math.min(5000, 100 * 2 ** Math.min(this.#errors, 6)));
         continue;
       }
       // Jobs claimed while a stop began still run: the drain waits for them like for the others.
       lastFull = jobs.length === batchSize;
-      this.#lookCritical = lastFull; // a full batch: more may be waiting
+      // A full batch: more may be waiting; a NOTIFY during the claim: a new job may have missed it.
+      this.#lookCritical = lastFull || this.#notified !== notifiedBefore;
       for (const job of jobs) this.#take(job);
       if (jobs.length === 0) await this.#sleep(this.#d.pollIntervalMs);
     }

@@ -2,9 +2,8 @@
  * Completions are settled in batches: one statement per queue for everything that finished since
  * the last flush (up to WORKER_SETTLE_BATCH), with at most SETTLE_IN_FLIGHT statements per queue in
  * flight. The statement that settles a batch also claims its successors (`complete_and_claim`):
- * the queue loop says how many of the freed slots to refill, and gets the claimed jobs once the
- * batch's slots are released. A slot is released only after its job is settled, so a replica never
- * holds more jobs than slots.
+ * the queue loop says how many of the freed slots to refill and takes the claimed jobs into them.
+ * A slot is released only after its job is settled, so a replica never holds more jobs than slots.
  */
 import type { ClaimedJob, Completion } from './sql/claim.ts';
 
@@ -39,8 +38,6 @@ export class Settler {
   /** Statements in flight per queue. */
   readonly #flushing = new Map<string, number>();
   readonly #idle: (() => void)[] = [];
-  /** Claimed successors not yet handed to their queue loop. */
-  #accepting = 0;
 
   constructor(complete: CompleteAndClaim, maxBatch: number, refill: Refill) {
     this.#complete = complete;
@@ -75,18 +72,14 @@ export class Settler {
     try {
       const claim = this.#refill.limitFor(queue, batch.filter((i) => !i.critical).length);
       const { settled, claimed } = await this.#complete(queue, batch, claim);
+      // The successors take their slots before the batch's runners release theirs (in the
+      // continuations of `done` below): for that moment the slots are counted twice, never once
+      // too few, so the queue loop cannot see the batch's slots free and claim them again
+      // (handing them over after the release did exactly that: 110 jobs held in 100 slots).
+      // p-limit still runs no more handlers than slots: the batch's runs end before theirs start.
+      if (claimed.length > 0) this.#refill.accept(queue, claimed);
       const ok = new Set(settled);
       for (const item of batch) item.done(ok.has(item.id));
-      // The batch's slots are released by its runners' continuations (microtasks, which run
-      // before this): the successors take them over after that, so slots are never overdrawn.
-      if (claimed.length > 0) {
-        this.#accepting++;
-        setImmediate(() => {
-          this.#accepting--;
-          this.#refill.accept(queue, claimed);
-          if (this.#isIdle()) for (const f of this.#idle.splice(0)) f();
-        });
-      }
     } catch (err) {
       for (const item of batch) item.fail(err);
     } finally {
@@ -99,10 +92,10 @@ export class Settler {
   }
 
   #isIdle(): boolean {
-    return this.#flushing.size === 0 && this.#accepting === 0 && [...this.#pending.values()].every((l) => l.length === 0);
+    return this.#flushing.size === 0 && [...this.#pending.values()].every((l) => l.length === 0);
   }
 
-  /** Resolves when nothing is waiting or being settled (claimed successors are handed over by then). */
+  /** Resolves when nothing is waiting or being settled. */
   drain(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
