@@ -66,12 +66,7 @@ export class JobRunner {
       lastTouch: Date.now(),
     };
     this.running.set(job.id, running);
-    // The per-job child logger is made when first used: most jobs never log (profiled: building
-    // pino's bindings for every job was 3 % of a draining worker's CPU).
-    let jobLogger: Logger | undefined;
-    const parent = this.#d.logger;
-    const logger = () =>
-      (jobLogger ??= parent.child({ queue, jobId: job.id, attempt, ...(meta.traceparent ? { traceparent: meta.traceparent } : {}) }));
+    const logger = this.#d.logger.child({ queue, jobId: job.id, attempt, ...(meta.traceparent ? { traceparent: meta.traceparent } : {}) });
     const readyAt = Math.max(new Date(job.startAfter).getTime(), new Date(job.createdOn).getTime());
     events.emit('job:start', {
       queue,
@@ -95,9 +90,7 @@ export class JobRunner {
         maxAttempts: job.retryLimit + 1,
         deadline,
         signal: controller.signal,
-        get logger() {
-          return logger();
-        },
+        logger,
         traceparent: meta.traceparent,
         config,
       });
@@ -120,13 +113,13 @@ export class JobRunner {
         { id: job.id, retryCount: job.retryCount, output: output ?? null },
         job.priority >= PRIORITIES.critical,
       );
-      if (!settled) logger().warn('completed, but the attempt was no longer active (expired or taken over); its result was discarded');
+      if (!settled) logger.warn('completed, but the attempt was no longer active (expired or taken over); its result was discarded');
       events.emit('job:complete', { queue, id: job.id, priority: job.priority, attempt, seconds: (performance.now() - started) / 1000 });
     } catch (thrown) {
       this.running.delete(job.id);
       const reason = controller.signal.aborted ? controller.signal.reason : undefined;
       const error = reason instanceof ShutdownError || reason instanceof TimeoutError ? reason : coerceError(thrown);
-      await this.#fail(queue, job, attempt, error, logger(), (performance.now() - started) / 1000);
+      await this.#fail(queue, job, attempt, error, logger, (performance.now() - started) / 1000);
     } finally {
       clearTimeout(timer);
       clearTimeout(abandonTimer);
