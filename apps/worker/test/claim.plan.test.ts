@@ -8,7 +8,7 @@ import { PRIORITIES } from '@taskfleet/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../../../test-support/database.ts';
-import { claimJobs } from '../src/sql/claim.ts';
+import { claimJobs, completeAndClaim } from '../src/sql/claim.ts';
 
 const db = useTestDatabase();
 const READY = 100_000;
@@ -82,5 +82,34 @@ describe('claim plan on a table filled after its last ANALYZE', () => {
     expect(plans.find((p) => p.includes('FOR UPDATE OF j SKIP LOCKED'))).not.toMatch(/Sort|Bitmap|Seq Scan/);
     const { rows } = await db.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE state = 'active' AND started_on IS NOT NULL`);
     expect(rows[0].n).toBe(jobs.length + 50);
+  });
+
+  it('completes a batch through the primary key and claims its successors in the same statement', async () => {
+    const run = (q: unknown, v?: unknown[]) => client.query(q as never, v);
+    const batch = await claimJobs(run, 'noop', 20);
+    const stale = { id: batch[0]?.id as string, retryCount: 7, output: null }; // an attempt that is not the current one
+    const { result, plans } = await plannedWith(() =>
+      completeAndClaim(
+        run,
+        'noop',
+        [...batch.slice(1).map((j) => ({ id: j.id, retryCount: j.retryCount, output: { ok: true } })), stale],
+        20,
+      ),
+    );
+    expect(result.settled.sort()).toEqual(
+      batch
+        .slice(1)
+        .map((j) => j.id)
+        .sort(),
+    );
+    expect(result.claimed).toHaveLength(20);
+    const completion = plans.find((p) => p.includes("SET state = 'completed'"));
+    expect(completion, plans.join('\n---\n')).toMatch(/Index Scan using job_common_pkey/);
+    expect(completion).not.toMatch(/Seq Scan|Bitmap|Sort/);
+    const { rows } = await db.query(`SELECT state, output FROM pgboss.job WHERE id = ANY($1::uuid[]) ORDER BY state`, [
+      batch.map((j) => j.id),
+    ]);
+    expect(rows.filter((r) => r.state === 'completed' && r.output?.ok === true)).toHaveLength(19);
+    expect(rows.filter((r) => r.state === 'active')).toHaveLength(1); // the stale attempt was fenced off
   });
 });

@@ -1,9 +1,8 @@
 /**
- * The worker's claim and completion: `taskfleet.claim_jobs` (migration 000006) marks the next ready
- * jobs of a queue active and returns what the runner needs — it replaces pg-boss's `fetch()`, whose
- * plan depends on fresh table statistics (see the migration for the measurement);
- * `taskfleet.complete_and_claim` (000007) completes a batch of attempts and claims their successors
- * in the same statement.
+ * The worker's claim and completion: `taskfleet.complete_and_claim` (migration 000006) completes a
+ * batch of attempts and claims the next ready jobs of the queue in one statement. It replaces
+ * pg-boss's `fetch()`, whose plan depends on fresh table statistics (see the migration for the
+ * measurement); the function's plan does not.
  */
 import type { ExecutePrepared } from '@taskfleet/core';
 
@@ -43,17 +42,18 @@ interface ClaimRow {
   created_on: Date;
 }
 
+/** One prepared statement for both uses: claiming alone passes no completions. */
+const COMPLETE_AND_CLAIM = {
+  name: 'taskfleet_complete_and_claim_v1',
+  text: 'SELECT * FROM taskfleet.complete_and_claim($1, $2, $3, $4, $5, $6)',
+};
+
 /**
  * Claim up to `limit` ready jobs of `queue`, highest priority first, then oldest; with
  * `minPriority` only jobs at or above it (the slots reserved for critical work).
  */
 export async function claimJobs(executeSql: ExecutePrepared, queue: string, limit: number, minPriority?: number): Promise<ClaimedJob[]> {
-  const { rows } = await executeSql({
-    name: 'taskfleet_claim_jobs_v1',
-    text: 'SELECT * FROM taskfleet.claim_jobs($1, $2, $3)',
-    values: [queue, limit, minPriority ?? null],
-  });
-  return (rows as ClaimRow[]).map(claimedJob);
+  return (await completeAndClaim(executeSql, queue, [], limit, minPriority)).claimed;
 }
 
 function claimedJob(r: ClaimRow): ClaimedJob {
@@ -81,16 +81,17 @@ export async function completeAndClaim(
   queue: string,
   items: Completion[],
   claim: number,
+  minPriority?: number,
 ): Promise<{ settled: string[]; claimed: ClaimedJob[] }> {
   const { rows } = await executeSql({
-    name: 'taskfleet_complete_and_claim_v1',
-    text: 'SELECT * FROM taskfleet.complete_and_claim($1, $2, $3, $4, $5)',
+    ...COMPLETE_AND_CLAIM,
     values: [
       queue,
       items.map((i) => i.id),
       items.map((i) => i.retryCount),
       items.map((i) => (i.output === undefined ? null : JSON.stringify(i.output))),
       claim,
+      minPriority ?? null,
     ],
   });
   const settled: string[] = [];
