@@ -150,6 +150,9 @@ if (drain) {
     );
   }
   lines.push('', '![drain](bench/results/drain.svg)', '');
+  // The hand-written method and evidence behind the drain figures (issue 13).
+  const method = path.join(ROOT, 'bench', 'method-drain.md');
+  if (existsSync(method)) lines.push(readFileSync(method, 'utf8').trim(), '');
 }
 if (lat) {
   const idle = lat.idlePickupMs;

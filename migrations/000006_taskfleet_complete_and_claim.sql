@@ -24,6 +24,13 @@
 -- that records the completions. Nested in one function rather than two (a claim function called
 -- from a completion function): pg_stat_statements put the nesting at 1.1 ms of a 3.4 ms call.
 --
+-- Both updates find their rows by primary key from a one-time list (`id = ANY (…)`), never by a
+-- join the planner may turn around: with statistics taken while the table was small, a join of the
+-- claimed ids with the table ran as a scan of every row of the queue with the ids on the inner side
+-- (seen on stock PostgreSQL 15 under sustained load: 28,718 rows scanned, 1.9 million join-filter
+-- comparisons, 670 ms for 66 jobs). pg-boss's own fetch does the same for the same reason where it
+-- ranks groups.
+--
 -- Completion is fenced as before (and as pg-boss's own): only the attempt that was claimed
 -- (id, retry_count) and is still active is completed; the others (timed out, taken over) are left
 -- alone and not returned. Rows come back in two kinds: `settled` set — an attempt completed by
@@ -60,7 +67,7 @@ BEGIN
     RETURN QUERY
     UPDATE pgboss.job_common j SET state = 'completed', completed_on = pgboss.job_now(), output = i.output
     FROM unnest(p_ids, p_retry_counts, p_outputs) AS i(id, retry_count, output)
-    WHERE j.name = p_queue AND j.id = i.id AND j.retry_count = i.retry_count AND j.state = 'active'
+    WHERE j.name = p_queue AND j.id = ANY (p_ids) AND j.id = i.id AND j.retry_count = i.retry_count AND j.state = 'active'
     RETURNING j.id, NULL::uuid, NULL::integer, NULL::jsonb, NULL::integer, NULL::integer, NULL::integer, NULL::text,
       NULL::jsonb, NULL::timestamptz, NULL::timestamptz;
   END IF;
@@ -83,8 +90,7 @@ BEGIN
       started_on = pgboss.job_now(),
       heartbeat_on = pgboss.job_now(),
       retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
-    FROM next
-    WHERE j.name = p_queue AND j.id = next.id
+    WHERE j.name = p_queue AND j.id = ANY (ARRAY(SELECT next.id FROM next))
     RETURNING NULL::uuid, j.id, j.priority, j.data, j.retry_count, j.retry_limit, j.heartbeat_seconds, j.dead_letter, j.output,
       j.start_after, j.created_on;
   END IF;

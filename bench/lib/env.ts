@@ -7,6 +7,7 @@ import pg from 'pg';
 import { applyMigrations, createLogger, loadConfig } from '@taskfleet/core';
 import { freePort, startEmbeddedPostgres } from '../../scripts/lib/embedded-postgres.ts';
 import { APP_NODE_FLAGS } from '../../scripts/lib/node-flags.ts';
+import { withClient } from './jobs.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -60,15 +61,7 @@ async function openServer(kind: BenchServer['kind']): Promise<BenchServer> {
   }
   const stamp = `${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;
   const template = `taskfleet_bench_tpl_${stamp}`;
-  const admin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
-    const c = new pg.Client(adminUrl);
-    await c.connect();
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  };
+  const admin = <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => withClient(adminUrl, fn);
   const version = await admin(async (c) => {
     await c.query(`CREATE DATABASE ${template}`);
     return (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?';
