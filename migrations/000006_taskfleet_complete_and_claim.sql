@@ -24,12 +24,13 @@
 -- that records the completions. Nested in one function rather than two (a claim function called
 -- from a completion function): pg_stat_statements put the nesting at 1.1 ms of a 3.4 ms call.
 --
--- Both updates find their rows by primary key from a one-time list (`id = ANY (…)`), never by a
--- join the planner may turn around: with statistics taken while the table was small, a join of the
--- claimed ids with the table ran as a scan of every row of the queue with the ids on the inner side
--- (seen on stock PostgreSQL 15 under sustained load: 28,718 rows scanned, 1.9 million join-filter
--- comparisons, 670 ms for 66 jobs). pg-boss's own fetch does the same for the same reason where it
--- ranks groups.
+-- Both updates change one row per statement, found by its full primary key (name, id): the one
+-- plan a single-row equality on both key columns gets, whatever the statistics. Set-based forms
+-- were not: with statistics taken while the table was small, a join of the batch's ids with the
+-- table ran as a scan of every row of the queue with the ids on the inner side (stock PostgreSQL 15
+-- under sustained load: 28,718 rows scanned, 1.9 million join-filter comparisons, 670 ms for 66
+-- jobs), and `id = ANY ($ids)` became a filter on that scan once PL/pgSQL switched to its generic
+-- plan (200–360 ms per call; the soak's queue grew to 16,000 for a minute).
 --
 -- Completion is fenced as before (and as pg-boss's own): only the attempt that was claimed
 -- (id, retry_count) and is still active is completed; the others (timed out, taken over) are left
@@ -62,18 +63,24 @@ SET enable_bitmapscan = off
 SET enable_seqscan = off
 AS $fn$
 #variable_conflict use_column
+DECLARE
+  k integer;
+  next_id uuid;
 BEGIN
-  IF cardinality(p_ids) > 0 THEN
-    RETURN QUERY
-    UPDATE pgboss.job_common j SET state = 'completed', completed_on = pgboss.job_now(), output = i.output
-    FROM unnest(p_ids, p_retry_counts, p_outputs) AS i(id, retry_count, output)
-    WHERE j.name = p_queue AND j.id = ANY (p_ids) AND j.id = i.id AND j.retry_count = i.retry_count AND j.state = 'active'
-    RETURNING j.id, NULL::uuid, NULL::integer, NULL::jsonb, NULL::integer, NULL::integer, NULL::integer, NULL::text,
-      NULL::jsonb, NULL::timestamptz, NULL::timestamptz;
-  END IF;
+  -- Completions, one primary-key lookup each (see above: never a scan of the queue).
+  FOR k IN 1 .. coalesce(cardinality(p_ids), 0) LOOP
+    UPDATE pgboss.job_common j SET state = 'completed', completed_on = pgboss.job_now(), output = p_outputs[k]
+    WHERE j.name = p_queue AND j.id = p_ids[k] AND j.retry_count = p_retry_counts[k] AND j.state = 'active';
+    IF FOUND THEN
+      settled := p_ids[k];
+      RETURN NEXT;
+    END IF;
+  END LOOP;
+  settled := NULL;
   IF p_claim > 0 THEN
-    RETURN QUERY
-    WITH next AS (
+    -- The ready jobs in index order (locked, skipping those another claim holds), then each one
+    -- marked active by its primary key.
+    FOR next_id IN
       SELECT j.id
       FROM pgboss.job_common j
       WHERE j.name = p_queue
@@ -84,15 +91,17 @@ BEGIN
       ORDER BY j.priority DESC, j.created_on
       LIMIT p_claim
       FOR UPDATE OF j SKIP LOCKED
-    )
-    UPDATE pgboss.job_common j SET
-      state = 'active',
-      started_on = pgboss.job_now(),
-      heartbeat_on = pgboss.job_now(),
-      retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
-    WHERE j.name = p_queue AND j.id = ANY (ARRAY(SELECT next.id FROM next))
-    RETURNING NULL::uuid, j.id, j.priority, j.data, j.retry_count, j.retry_limit, j.heartbeat_seconds, j.dead_letter, j.output,
-      j.start_after, j.created_on;
+    LOOP
+      RETURN QUERY
+      UPDATE pgboss.job_common j SET
+        state = 'active',
+        started_on = pgboss.job_now(),
+        heartbeat_on = pgboss.job_now(),
+        retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
+      WHERE j.name = p_queue AND j.id = next_id
+      RETURNING NULL::uuid, j.id, j.priority, j.data, j.retry_count, j.retry_limit, j.heartbeat_seconds, j.dead_letter,
+        j.output, j.start_after, j.created_on;
+    END LOOP;
   END IF;
 END
 $fn$;
