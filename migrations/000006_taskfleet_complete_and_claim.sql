@@ -24,19 +24,30 @@
 -- that records the completions. Nested in one function rather than two (a claim function called
 -- from a completion function): pg_stat_statements put the nesting at 1.1 ms of a 3.4 ms call.
 --
--- Both updates change one row per statement, found by its full primary key (name, id): the one
--- plan a single-row equality on both key columns gets, whatever the statistics. Set-based forms
--- were not: with statistics taken while the table was small, a join of the batch's ids with the
--- table ran as a scan of every row of the queue with the ids on the inner side (stock PostgreSQL 15
--- under sustained load: 28,718 rows scanned, 1.9 million join-filter comparisons, 670 ms for 66
--- jobs), and `id = ANY ($ids)` became a filter on that scan once PL/pgSQL switched to its generic
--- plan (200–360 ms per call; the soak's queue grew to 16,000 for a minute).
+-- Both updates find their rows by id alone — `id = ANY (…)` with the queue checked in a form no
+-- index can serve (`(name = $queue) IS TRUE`) — so their only index path is a lookup of the batch's
+-- ids (the id index below; PostgreSQL 18 may skip-scan the primary key instead), whatever the
+-- statistics. The forms before were not: with statistics taken while the table was small, a join of
+-- the claimed ids with the table ran as a scan of every row of the queue with the ids on the inner
+-- side (stock PostgreSQL 15 under sustained load: 28,718 rows scanned, 1.9 million join-filter
+-- comparisons, 670 ms for 66 jobs), and `name = $queue AND id = ANY ($ids)` became that same scan with
+-- the ids as a filter once PL/pgSQL switched to its generic plan (200–360 ms per call; the soak's
+-- queue grew to 16,000 for a minute). One row per statement by full primary key was robust too, but
+-- cost 60 % more PostgreSQL CPU per job than this.
 --
 -- Completion is fenced as before (and as pg-boss's own): only the attempt that was claimed
 -- (id, retry_count) and is still active is completed; the others (timed out, taken over) are left
 -- alone and not returned. Rows come back in two kinds: `settled` set — an attempt completed by
 -- this statement (nothing else set); `settled` null — a claimed job.
-CREATE FUNCTION taskfleet.complete_and_claim(
+--
+-- The rows of a batch are found by id alone (see above): an index with id first. Not built
+-- CONCURRENTLY: that waits for every other transaction, including runners queued on the migration
+-- lock, which PostgreSQL reports as a deadlock. On an existing large job table the build holds
+-- writes for its duration (it grows with the table) — run the upgrade's
+-- migration before the workers and the API come back.
+CREATE INDEX IF NOT EXISTS job_common_id ON pgboss.job_common (id);
+
+CREATE OR REPLACE FUNCTION taskfleet.complete_and_claim(
   p_queue text,
   p_ids uuid[],
   p_retry_counts integer[],
@@ -63,24 +74,18 @@ SET enable_bitmapscan = off
 SET enable_seqscan = off
 AS $fn$
 #variable_conflict use_column
-DECLARE
-  k integer;
-  next_id uuid;
 BEGIN
-  -- Completions, one primary-key lookup each (see above: never a scan of the queue).
-  FOR k IN 1 .. coalesce(cardinality(p_ids), 0) LOOP
-    UPDATE pgboss.job_common j SET state = 'completed', completed_on = pgboss.job_now(), output = p_outputs[k]
-    WHERE j.name = p_queue AND j.id = p_ids[k] AND j.retry_count = p_retry_counts[k] AND j.state = 'active';
-    IF FOUND THEN
-      settled := p_ids[k];
-      RETURN NEXT;
-    END IF;
-  END LOOP;
-  settled := NULL;
+  IF cardinality(p_ids) > 0 THEN
+    RETURN QUERY
+    UPDATE pgboss.job_common j SET state = 'completed', completed_on = pgboss.job_now(), output = i.output
+    FROM unnest(p_ids, p_retry_counts, p_outputs) AS i(id, retry_count, output)
+    WHERE j.id = ANY (p_ids) AND (j.name = p_queue) IS TRUE AND j.id = i.id AND j.retry_count = i.retry_count AND j.state = 'active'
+    RETURNING j.id, NULL::uuid, NULL::integer, NULL::jsonb, NULL::integer, NULL::integer, NULL::integer, NULL::text,
+      NULL::jsonb, NULL::timestamptz, NULL::timestamptz;
+  END IF;
   IF p_claim > 0 THEN
-    -- The ready jobs in index order (locked, skipping those another claim holds), then each one
-    -- marked active by its primary key.
-    FOR next_id IN
+    RETURN QUERY
+    WITH next AS (
       SELECT j.id
       FROM pgboss.job_common j
       WHERE j.name = p_queue
@@ -91,17 +96,15 @@ BEGIN
       ORDER BY j.priority DESC, j.created_on
       LIMIT p_claim
       FOR UPDATE OF j SKIP LOCKED
-    LOOP
-      RETURN QUERY
-      UPDATE pgboss.job_common j SET
-        state = 'active',
-        started_on = pgboss.job_now(),
-        heartbeat_on = pgboss.job_now(),
-        retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
-      WHERE j.name = p_queue AND j.id = next_id
-      RETURNING NULL::uuid, j.id, j.priority, j.data, j.retry_count, j.retry_limit, j.heartbeat_seconds, j.dead_letter,
-        j.output, j.start_after, j.created_on;
-    END LOOP;
+    )
+    UPDATE pgboss.job_common j SET
+      state = 'active',
+      started_on = pgboss.job_now(),
+      heartbeat_on = pgboss.job_now(),
+      retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
+    WHERE j.id = ANY (ARRAY(SELECT next.id FROM next)) AND (j.name = p_queue) IS TRUE
+    RETURNING NULL::uuid, j.id, j.priority, j.data, j.retry_count, j.retry_limit, j.heartbeat_seconds, j.dead_letter, j.output,
+      j.start_after, j.created_on;
   END IF;
 END
 $fn$;

@@ -50,12 +50,14 @@ describe('claim and completion on a table analyzed while small', () => {
       );
       expect(settled).toHaveLength(batch.length);
       expect(claimed).toHaveLength(50);
-      // Every row update of the call (50 completions, 50 claims), custom and generic plans alike.
-      const updates = notices.filter((n) => n.includes('plan:') && /state = '(completed|active)'/.test(n) && !n.includes('SKIP LOCKED'));
-      expect(updates.length).toBeGreaterThanOrEqual(batch.length + 50);
+      // Both updates of the call (completion, claim), custom and generic plans alike, reach their
+      // rows by id — the only indexable qual they have — never by a scan of the queue's rows.
+      const updates = notices.filter((n) => n.includes('plan:') && /Update on job_common j/.test(n));
+      expect(updates).toHaveLength(2);
       for (const plan of updates) {
-        expect(plan).toMatch(/Index Scan using job_common_pkey on job_common j[^\n]*\n\s+Index Cond: \(\(name = [^)]+\) AND \(id = /);
-        expect(plan).not.toMatch(/Seq Scan|Rows Removed/);
+        // PostgreSQL 18 may instead skip-scan the primary key (name, id) on the ids: as good.
+        expect(plan).toMatch(/Index Scan using job_common_(id|pkey) on job_common j[^\n]*\n\s+Index Cond: \(+id = /);
+        expect(plan).not.toMatch(/Seq Scan|Rows Removed by Filter: \d{3,}|Rows Removed by Join Filter: \d{5,}/);
       }
       batch = claimed;
     }

@@ -84,7 +84,7 @@ describe('claim plan on a table filled after its last ANALYZE', () => {
     expect(rows[0].n).toBe(jobs.length + 50);
   });
 
-  it('completes a batch through the primary key and claims its successors in the same statement', async () => {
+  it('completes a batch by id and claims its successors in the same statement', async () => {
     const run = (q: unknown, v?: unknown[]) => client.query(q as never, v);
     const batch = await claimJobs(run, 'noop', 20);
     const stale = { id: batch[0]?.id as string, retryCount: 7, output: null }; // an attempt that is not the current one
@@ -104,7 +104,9 @@ describe('claim plan on a table filled after its last ANALYZE', () => {
     );
     expect(result.claimed).toHaveLength(20);
     const completion = plans.find((p) => p.includes("SET state = 'completed'"));
-    expect(completion, plans.join('\n---\n')).toMatch(/Index Scan using job_common_pkey/);
+    expect(completion, plans.join('\n---\n')).toMatch(
+      /Index Scan using job_common_(id|pkey) on job_common j[^\n]*\n\s+Index Cond: \(+id = /,
+    );
     expect(completion).not.toMatch(/Seq Scan|Bitmap|Sort/);
     const { rows } = await db.query(`SELECT state, output FROM pgboss.job WHERE id = ANY($1::uuid[]) ORDER BY state`, [
       batch.map((j) => j.id),
