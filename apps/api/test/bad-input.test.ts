@@ -84,6 +84,13 @@ describe('bad input', () => {
     );
   });
 
+  it('null payload → 422 naming payload (validated as sent, never stored as {})', async () => {
+    // Found by the property-based test: `null` used to be stood in for by `{}` and accepted.
+    await expectProblem(await api.request('/v1/queues/noop/tasks', { json: { payload: null } }), 422, (p) =>
+      expect(p.errors?.map((e) => e.field)).toContain('payload'),
+    );
+  });
+
   it('a JSON array or scalar instead of an object → 422', async () => {
     await expectProblem(await raw('[1,2]'), 422);
     await expectProblem(await raw('"x"'), 422);

@@ -57,7 +57,8 @@ export function validateTask(input: unknown, def: TaskDefinition, prefix = ''): 
     if (!errors.some((e) => e.field.endsWith('payload')))
       errors.push({ field: `${prefix ? `${prefix}.` : ''}payload`, message: 'is required' });
   }
-  const payload = def.schema.safeParse(payloadInput ?? {});
+  // Only a missing payload is stood in for (its error is already recorded); `null` is validated as sent.
+  const payload = def.schema.safeParse(payloadInput === undefined ? {} : payloadInput);
   if (!payload.success && payloadInput !== undefined) errors.push(...zodFieldErrors(payload.error, `${prefix ? `${prefix}.` : ''}payload`));
   if (errors.length > 0 || !parsed.success || !payload.success) return { ok: false, errors };
   return { ok: true, request: parsed.data as EnqueueRequest & { payload: unknown }, payload: payload.data };
