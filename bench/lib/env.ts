@@ -99,9 +99,7 @@ async function openServer(kind: BenchServer['kind']): Promise<BenchServer> {
 export async function benchServers(log: (line: string) => void): Promise<BenchServer[]> {
   if (process.env.DATABASE_URL) return [await openServer('DATABASE_URL')];
   const servers = [await openServer('embedded')];
-  if (EXTERNAL_DATABASE_URL === 'none') log('external server: off (BENCH_EXTERNAL_DATABASE_URL=none)');
-  else if (await answers(EXTERNAL_DATABASE_URL)) servers.push(await openServer('external'));
-  else log(`external server: nothing answers at ${EXTERNAL_DATABASE_URL} — measuring the embedded server only`);
+  if (await externalServerFor(log)) servers.push(await openServer('external'));
   return servers;
 }
 
@@ -237,7 +235,11 @@ export function resultsDir(): string {
 
 /** The stock external server's admin URL when a full run should measure it too (no DATABASE_URL, one answers). */
 export async function externalServerFor(log: (line: string) => void): Promise<string | undefined> {
-  if (process.env.DATABASE_URL || EXTERNAL_DATABASE_URL === 'none') return undefined;
+  if (process.env.DATABASE_URL) return undefined;
+  if (EXTERNAL_DATABASE_URL === 'none') {
+    log('external server: off (BENCH_EXTERNAL_DATABASE_URL=none)');
+    return undefined;
+  }
   if (await answers(EXTERNAL_DATABASE_URL)) return EXTERNAL_DATABASE_URL;
   log(`external server: nothing answers at ${EXTERNAL_DATABASE_URL} — measuring the embedded server only`);
   return undefined;

@@ -23,13 +23,8 @@ import net from 'node:net';
 import { createPostgresBackend, Queue, Worker } from 'bullmq';
 import pg from 'pg';
 import { postgresCpuSeconds } from '../lib/env.ts';
-import type { PeerDrainResult } from './graphile.ts';
+import { FILL_BATCH, type PeerDrainResult, watchCompletions } from './common.ts';
 
-export type { PeerDrainResult };
-
-const FILL_BATCH = 5000;
-/** A drain that completes no job for this long has failed (BullMQ recovers a stalled job within ~60 s). */
-const STALL_MS = 90_000;
 const REDIS = { host: '127.0.0.1', port: 6379 };
 /**
  * The PostgreSQL pool size of each BullMQ backend (Queue, Worker). The drain is bound by the
@@ -90,32 +85,20 @@ async function drain(
   const worker = makeWorker(async () => {});
   let running: Promise<unknown> = Promise.resolve();
   try {
-    let completed = 0;
-    let lastCompletion = 0;
-    let fail: (err: Error) => void = () => {};
-    const allCompleted = new Promise<void>((resolve, reject) => {
-      fail = reject;
-      // 'completed' is emitted once the job has been moved to completed in the datastore.
-      worker.on('completed', () => {
-        lastCompletion = performance.now();
-        if (++completed === jobs) resolve();
-      });
-    });
+    const watch = watchCompletions(label, jobs);
+    // 'completed' is emitted once the job has been moved to completed in the datastore.
+    worker.on('completed', () => watch.completed());
     worker.on('error', (err) => log(`${label} worker error: ${err.message}`));
     worker.on('failed', (_job, err) => log(`${label} job failed: ${err.message}`));
     await worker.waitUntilReady();
     const cpuBefore = measureCpu ? await postgresCpuSeconds() : 0;
     const start = performance.now();
-    lastCompletion = start;
-    const stallTimer = setInterval(() => {
-      if (performance.now() - lastCompletion > STALL_MS)
-        fail(new Error(`${label}: no job completed for ${STALL_MS / 1000} s (${completed}/${jobs} done)`));
-    }, 1000);
-    running = worker.run().catch((err: Error) => fail(err));
+    watch.start();
+    running = worker.run().catch((err: Error) => watch.fail(err));
     try {
-      await allCompleted;
+      await watch.done;
     } finally {
-      clearInterval(stallTimer);
+      watch.stop();
     }
     const seconds = (performance.now() - start) / 1000;
     const cpu = measureCpu ? (await postgresCpuSeconds()) - cpuBefore : undefined;

@@ -13,20 +13,7 @@ import { EventEmitter } from 'node:events';
 import { Logger, makeWorkerUtils, run, runMigrations, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
 import { postgresCpuSeconds } from '../lib/env.ts';
-
-export interface PeerDrainResult {
-  peer: string;
-  jobs: number;
-  seconds: number;
-  jobsPerSecond: number;
-  postgresCpuSeconds?: number;
-  settings: Record<string, unknown>;
-  skipped?: string;
-}
-
-const FILL_BATCH = 5000;
-/** A drain that completes no job for this long has failed. */
-const STALL_MS = 90_000;
+import { FILL_BATCH, type PeerDrainResult, watchCompletions } from './common.ts';
 
 /** The worker's settings, as on graphile-worker's performance page (see the header). */
 const WORKER = {
@@ -69,16 +56,8 @@ export async function drainGraphile(url: string, jobs: number, log: (l: string) 
 
     // Our own emitter, given in the preset, so that no event is missed while run() starts up.
     const events: WorkerEvents = new EventEmitter();
-    let completed = 0;
-    let lastCompletion = 0;
-    let fail: (err: Error) => void = () => {};
-    const allCompleted = new Promise<void>((resolve, reject) => {
-      fail = reject;
-      events.on('job:success', () => {
-        lastCompletion = performance.now();
-        if (++completed === jobs) resolve();
-      });
-    });
+    const watch = watchCompletions('graphile', jobs);
+    events.on('job:success', () => watch.completed());
     events.on('job:error', ({ error }) => log(`graphile job error: ${String(error)}`));
     const remaining = async () =>
       Number((await admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}._private_jobs`)).rows[0]?.n);
@@ -90,13 +69,9 @@ export async function drainGraphile(url: string, jobs: number, log: (l: string) 
       taskList: { noop: async () => {} },
       preset: { worker: { connectionString: url, schema, logger, events, ...WORKER } },
     });
-    lastCompletion = performance.now();
-    const stallTimer = setInterval(() => {
-      if (performance.now() - lastCompletion > STALL_MS)
-        fail(new Error(`graphile: no job completed for ${STALL_MS / 1000} s (${completed}/${jobs} done)`));
-    }, 1000);
+    watch.start();
     try {
-      await allCompleted;
+      await watch.done;
       while ((await remaining()) > 0) await new Promise((r) => setTimeout(r, 10));
       const seconds = (performance.now() - start) / 1000;
       const cpu = (await postgresCpuSeconds()) - cpuBefore;
@@ -109,7 +84,7 @@ export async function drainGraphile(url: string, jobs: number, log: (l: string) 
         settings: { ...WORKER, pollInterval: 'default (2000 ms)', fillBatch: FILL_BATCH, schema: 'own, dropped after' },
       };
     } finally {
-      clearInterval(stallTimer);
+      watch.stop();
       await runner.stop();
     }
   } finally {

@@ -10,7 +10,8 @@
  * peers' from their worker's start to their last completion (wall clock) — both leave out filling.
  */
 import { drainBullmqPostgres, drainBullmqRedis } from '../peers/bullmq.ts';
-import { drainGraphile, type PeerDrainResult } from '../peers/graphile.ts';
+import type { PeerDrainResult } from '../peers/common.ts';
+import { drainGraphile } from '../peers/graphile.ts';
 import {
   type BenchServer,
   benchServers,

@@ -1,8 +1,8 @@
 /**
  * The fetch loop of one queue (pg-boss `work()` sleeps a whole polling interval after every fetch;
- * this one does not; its claim is `sql/claim.ts`): claim as many jobs as there are free slots, claim again at once while jobs
- * keep coming, and sleep only when the queue came back empty — until a NOTIFY for the queue, a
- * freed slot, or the polling backstop. Slots reserved for critical tasks are claimed with
+ * this one does not): claim (`sql/claim.ts`) as many jobs as there are free slots, claim again at
+ * once while jobs keep coming, and sleep only when the queue came back empty — until a NOTIFY for
+ * the queue, a freed slot, or the polling backstop. Slots reserved for critical tasks are claimed with
  * `minPriority = critical`, so lower work never takes them.
  */
 import { PRIORITIES } from '@taskfleet/core';

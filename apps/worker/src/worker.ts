@@ -203,7 +203,6 @@ export function createWorker(deps: WorkerDeps): Worker {
         logger.warn({ running: runner.running.size }, 'grace period over: aborting running jobs back into their queues');
         await all(new ShutdownError());
       }
-      await settler.drain();
       await queueStats.stop();
       await presence.stop();
       clearInterval(heartbeat);

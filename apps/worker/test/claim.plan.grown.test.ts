@@ -1,34 +1,25 @@
 /**
  * The other stale-statistics case: the job table was analyzed while it was small (a quiet start),
  * then filled up under sustained load. Both updates of `complete_and_claim` must still reach their
- * rows through the primary key with the batch's ids, not scan the queue's rows and compare each with
- * the ids (seen on stock PostgreSQL 15: 670 ms for 66 jobs, 1.9 million join-filter comparisons).
+ * rows by the batch's ids, not scan the queue's rows and compare each with the ids (seen on stock
+ * PostgreSQL 15: 670 ms for 66 jobs, 1.9 million join-filter comparisons).
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { explainingClient } from '../../../test-support/auto-explain.ts';
 import { useTestDatabase } from '../../../test-support/database.ts';
 import { claimJobs, completeAndClaim } from '../src/sql/claim.ts';
 
 const db = useTestDatabase();
 let client: pg.Client;
-const notices: string[] = [];
+let notices: string[] = [];
 
 beforeAll(async () => {
   await db.query('ALTER TABLE pgboss.job_common SET (autovacuum_enabled = false)');
   await db.query(`INSERT INTO pgboss.job (name, data) SELECT 'noop', '{}' FROM generate_series(1, 20)`);
   await db.query('ANALYZE pgboss.job_common'); // statistics of a small table …
   await db.query(`INSERT INTO pgboss.job (name, data) SELECT 'noop', '{}' FROM generate_series(1, 30000)`); // … that grew
-  client = new pg.Client(db.url);
-  await client.connect();
-  client.on('notice', (n) => notices.push(n.message ?? ''));
-  for (const s of [
-    `LOAD 'auto_explain'`,
-    'SET auto_explain.log_min_duration = 0',
-    'SET auto_explain.log_nested_statements = on',
-    'SET auto_explain.log_analyze = on',
-    'SET auto_explain.log_level = notice',
-  ])
-    await client.query(s);
+  ({ client, notices } = await explainingClient(db.url));
 });
 
 afterAll(async () => {
@@ -36,7 +27,7 @@ afterAll(async () => {
 });
 
 describe('claim and completion on a table analyzed while small', () => {
-  it('update their rows through the primary key with the batch ids', async () => {
+  it('update their rows by the batch ids', async () => {
     const run = (q: unknown, v?: unknown[]) => client.query(q as never, v);
     // PL/pgSQL switches to a cached generic plan after five calls: look at plans from after that too.
     let batch = await claimJobs(run, 'noop', 50);

@@ -5,15 +5,16 @@
  * ready row. The plan is read from auto_explain (nested statements: the one inside the function).
  */
 import { PRIORITIES } from '@taskfleet/core';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { explainingClient } from '../../../test-support/auto-explain.ts';
 import { useTestDatabase } from '../../../test-support/database.ts';
 import { claimJobs, completeAndClaim } from '../src/sql/claim.ts';
 
 const db = useTestDatabase();
 const READY = 100_000;
 let client: pg.Client;
-const notices: string[] = [];
+let notices: string[] = [];
 
 async function plannedWith<T>(fn: () => Promise<T>): Promise<{ result: T; plans: string[] }> {
   notices.length = 0;
@@ -31,14 +32,7 @@ beforeAll(async () => {
      SELECT 'noop', '{}', (ARRAY[$1::int, $2::int, $3::int])[1 + i % 3] FROM generate_series(1, $4::int) i`,
     [PRIORITIES.low, PRIORITIES.normal, PRIORITIES.high, READY],
   );
-  client = new pg.Client(db.url);
-  await client.connect();
-  client.on('notice', (n) => notices.push(n.message ?? ''));
-  await client.query(`LOAD 'auto_explain'`);
-  await client.query(`SET auto_explain.log_min_duration = 0`);
-  await client.query(`SET auto_explain.log_nested_statements = on`);
-  await client.query(`SET auto_explain.log_analyze = on`);
-  await client.query(`SET auto_explain.log_level = notice`);
+  ({ client, notices } = await explainingClient(db.url));
 });
 
 afterAll(async () => {
