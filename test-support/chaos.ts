@@ -88,9 +88,12 @@ export class Fleet {
     const victim = this.workers[index];
     if (!victim) throw new Error(`no worker ${index}`);
     this.expected.add(victim.pid);
-    this.killed.set(victim.pid, Date.now());
     victim.proc.kill('SIGKILL');
     await victim.exited;
+    // Recorded once it is gone, not before the signal: a statement the worker sent just before the
+    // kill still runs in PostgreSQL, and its clock_timestamp() (the ledger's) can trail the signal by
+    // a millisecond (seen once: an execution stamped 1 ms after a kill time taken before the signal).
+    this.killed.set(victim.pid, Date.now());
     const replacement = await this.start('worker', env);
     this.workers[index] = replacement;
     return { killed: victim.pid, replacement };
