@@ -34,7 +34,7 @@ COPY packages/client/src packages/client/src
 COPY apps/cli/package.json apps/cli/
 COPY apps/cli/src apps/cli/src
 COPY migrations ./migrations
-COPY scripts/apikey.ts scripts/
+COPY scripts/apikey.ts scripts/migrate.ts scripts/
 COPY scripts/lib scripts/lib
 COPY docker/entrypoint.sh /usr/local/bin/taskfleet
 COPY docker/healthcheck.mjs /usr/local/lib/taskfleet-healthcheck.mjs

@@ -134,6 +134,7 @@ if (drain) {
     for (const [label, st] of [
       ['taskfleet worker ×1', r.taskfleet1],
       ['taskfleet worker ×2', r.taskfleet2],
+      ...(r.taskfleet1Limited ? ([['taskfleet worker ×1, queue concurrency 200 (fleet-wide limit)', r.taskfleet1Limited]] as const) : []),
       ['graphile-worker 0.18 (localQueue 500, batched completion)', r.graphile],
       ['BullMQ 6.7, PostgreSQL backend', r.bullmqPostgres],
       ['BullMQ 6.7, Redis', redis],
@@ -146,7 +147,7 @@ if (drain) {
   lines.push('');
   for (const r of drain.servers) {
     lines.push(
-      `- **${r.server}**: ×1 ÷ graphile-worker ${f(r.ratios.vsGraphile)} (≥ 1.0: ${ok(r.ratios.vsGraphile >= 1)}), ÷ BullMQ Redis ${r.ratios.vsBullmqRedis === null ? '–' : `${f(r.ratios.vsBullmqRedis)} (≥ 0.8: ${ok(r.ratios.vsBullmqRedis >= 0.8)})`}, ×2 ÷ ×1 ${f(r.ratios.twoVsOne)} (≥ 1.3: ${ok(r.ratios.twoVsOne >= 1.3)}), PostgreSQL CPU ${cpu(r.taskfleet1)} s per 100k (≤ 6: ${ok(r.taskfleet1.postgresCpuPer100k <= 6)}), worker RSS ${r.taskfleet1.maxRssMb} MB (< 150: ${ok(r.taskfleet1.maxRssMb < 150)}).`,
+      `- **${r.server}**: ×1 ÷ graphile-worker ${f(r.ratios.vsGraphile)} (≥ 1.0: ${ok(r.ratios.vsGraphile >= 1)}), ÷ BullMQ Redis ${r.ratios.vsBullmqRedis === null ? '–' : `${f(r.ratios.vsBullmqRedis)} (≥ 0.8: ${ok(r.ratios.vsBullmqRedis >= 0.8)})`}, ×2 ÷ ×1 ${f(r.ratios.twoVsOne)} (≥ 1.3: ${ok(r.ratios.twoVsOne >= 1.3)}), PostgreSQL CPU ${cpu(r.taskfleet1)} s per 100k (≤ 6: ${ok(r.taskfleet1.postgresCpuPer100k <= 6)}), worker RSS ${r.taskfleet1.maxRssMb} MB (< 150: ${ok(r.taskfleet1.maxRssMb < 150)})${r.ratios.limitedVsUnlimited === undefined ? '' : `, with a queue concurrency limit ÷ without ${f(r.ratios.limitedVsUnlimited)} (≥ 0.9: ${ok(r.ratios.limitedVsUnlimited >= 0.9)})`}.`,
     );
   }
   lines.push('', '![drain](bench/results/drain.svg)', '');

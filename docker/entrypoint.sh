@@ -7,9 +7,9 @@ case "$1" in
   # --max-semi-space-size: see scripts/lib/node-flags.ts
   api) exec node --max-semi-space-size=4 apps/api/src/main.ts ;;
   worker) exec node --max-semi-space-size=4 apps/worker/src/main.ts ;;
-  migrate) exec node packages/core/src/migrations/cli.ts ;;
+  migrate) exec node scripts/migrate.ts ;;
   apikey) shift; exec node scripts/apikey.ts "$@" ;;
   # The CLI's API commands (TASKFLEET_URL / TASKFLEET_API_KEY or --url / --key).
-  enqueue|get|tasks|cancel|retry|queues|workers|dlq|help|--help) exec node apps/cli/src/main.ts "$@" ;;
+  enqueue|get|tasks|cancel|retry|queues|queue|workers|dlq|help|--help) exec node apps/cli/src/main.ts "$@" ;;
   *) exec "$@" ;;
 esac

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { getConstructionPlans } from 'pg-boss';
-import { PGBOSS_SCHEMA } from '../packages/core/src/db.ts';
+import { PGBOSS_SCHEMA } from '../packages/core/src/store/names.ts';
 
 export function pgbossSchemaVersion(): number {
   const pkg = JSON.parse(readFileSync(new URL('../node_modules/pg-boss/package.json', import.meta.url), 'utf8'));

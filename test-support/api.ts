@@ -1,6 +1,6 @@
 /** An API app on a test database (real pg-boss, real PostgreSQL), closed by `close()`. */
 import { createApiKey, createBoss, createMetricsRegistry, startBoss, type ApiKeyScope } from '@taskfleet/core';
-import { type Api, createApi } from '../apps/api/src/app.ts';
+import { type Api, createApi } from '@taskfleet/api';
 import type { TestDatabase } from './database.ts';
 
 export interface TestApi extends Api {

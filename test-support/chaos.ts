@@ -9,6 +9,8 @@ import { type AppProcess, spawnApp, stopProcess, waitReady } from './processes.t
 
 export const LEDGER_MODULE = 'test-support/tasks/ledger.ts';
 export const LEDGER_QUEUE = 'test.ledger';
+/** How long after SIGTERM the simulated balancer stops routing to a draining API replica. */
+const BALANCER_DEREGISTER_MS = 1_000;
 
 type Query = <T = any>(text: string, values?: unknown[]) => Promise<{ rows: T[] }>;
 
@@ -17,6 +19,13 @@ export async function createLedgerTable(query: Query): Promise<void> {
 }
 
 /** API and worker processes on one database; the test is their supervisor. */
+/**
+ * What every load-under-faults test runs its apps with. The load is one anonymous client sending
+ * well over API_RATE_LIMIT_PER_SECOND (1,000/s per replica) whenever one replica carries it all, so
+ * the per-key limiter is off here: its 429s are tested in apps/api/test/auth.test.ts, not the faults.
+ */
+export const LOAD_TEST_ENV: Record<string, string> = { TASK_MODULES: LEDGER_MODULE, LOG_LEVEL: 'warn', API_RATE_LIMIT_PER_SECOND: '0' };
+
 export class Fleet {
   readonly apis: AppProcess[] = [];
   readonly workers: AppProcess[] = [];
@@ -24,6 +33,8 @@ export class Fleet {
   readonly killed = new Map<number, number>();
   readonly exits: { role: string; pid: number; code: number | null; signal: string | null; expected: boolean }[] = [];
   private readonly expected = new Set<number>();
+  /** API replicas the (simulated) balancer no longer routes to. */
+  private readonly deregistered = new Set<number>();
   private readonly env: Record<string, string>;
 
   constructor(env: Record<string, string>) {
@@ -37,7 +48,7 @@ export class Fleet {
   private stopping = false;
 
   private async start(role: 'api' | 'worker', env: Record<string, string>): Promise<AppProcess> {
-    const app = await spawnApp(role, { TASK_MODULES: LEDGER_MODULE, LOG_LEVEL: 'warn', ...this.env, ...env });
+    const app = await spawnApp(role, { ...LOAD_TEST_ENV, ...this.env, ...env });
     void app.exited.then((code) => {
       const expected = this.expected.has(app.pid);
       this.exits.push({ role, pid: app.pid, code, signal: app.signal(), expected });
@@ -79,8 +90,9 @@ export class Fleet {
     return body.id;
   }
 
+  /** The API replicas a balancer routes to: all but those it has deregistered (see rollApi). */
   apiUrls(): string[] {
-    return this.apis.map((a) => a.url);
+    return this.apis.filter((a) => !this.deregistered.has(a.pid)).map((a) => a.url);
   }
 
   /** SIGKILL a worker (recorded), then start a replacement in its place. */
@@ -101,15 +113,23 @@ export class Fleet {
 
   /**
    * SIGTERM one API replica and wait for its exit code, then start a replacement in its place.
-   * Clients keep being routed to it while it drains (the harsh case: no balancer deregistration
-   * first), so they meet its draining answers and then its closed port.
+   * Clients keep being routed to it for the first second of its drain — it answers with readyz red
+   * and `Connection: close` — and then the balancer deregisters it (a health check seeing readyz
+   * red), a second before its port closes (API_SHUTDOWN_DELAY_MS, 2 s). Routing to it until the
+   * port closes, as this harness once did, fails now and then whatever the server does: a client
+   * whose connection is still in the kernel's accept queue when the listener closes gets a reset
+   * (seen once in a CI run: 1 reset in ~4,000 requests).
    */
   async rollApi(index: number): Promise<{ code: number | null }> {
     const old = this.apis[index];
     if (!old) throw new Error(`no api ${index}`);
     this.expected.add(old.pid);
+    const deregister = setTimeout(() => this.deregistered.add(old.pid), BALANCER_DEREGISTER_MS);
     const code = await stopProcess(old, 'SIGTERM');
+    clearTimeout(deregister);
+    this.deregistered.add(old.pid); // gone: not routed to while its replacement starts
     this.apis[index] = await this.start('api', { API_AUTH: 'disabled' });
+    this.deregistered.delete(old.pid);
     return { code };
   }
 

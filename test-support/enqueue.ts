@@ -1,8 +1,8 @@
 /** Enqueue straight through the API's insert (no HTTP), for worker tests. */
 import { PRIORITIES, type PriorityName } from '@taskfleet/core';
 import pg from 'pg';
-import { uuidv7 } from '../apps/api/src/enqueue/uuid7.ts';
-import { insertTasks } from '../apps/api/src/sql/insert-tasks.ts';
+import { uuidv7 } from '@taskfleet/core';
+import { insertTasks } from '@taskfleet/core';
 import type { TestDatabase } from './database.ts';
 
 export interface TestTask {

@@ -2,8 +2,7 @@
 import { createBoss, createMetricsRegistry, startBoss } from '@taskfleet/core';
 import type { PgBoss } from 'pg-boss';
 import type { Registry } from 'prom-client';
-import type { HandlerEntry } from '../apps/worker/src/handlers/types.ts';
-import { createWorker, type Worker } from '../apps/worker/src/worker.ts';
+import { createWorker, type HandlerEntry, type Worker } from '@taskfleet/worker';
 import type { TestDatabase } from './database.ts';
 
 export interface TestWorker {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../scripts/lib/embedded-postgres.ts';
-import { auditLedger, createLedgerTable, LEDGER_MODULE, startLoad } from '../test-support/chaos.ts';
+import { auditLedger, createLedgerTable, LOAD_TEST_ENV, startLoad } from '../test-support/chaos.ts';
 import { useTestDatabase } from '../test-support/database.ts';
 import { type AppProcess, ROOT, spawnApp, stopProcess, waitReady } from '../test-support/processes.ts';
 
@@ -38,7 +38,7 @@ describe('deploy/haproxy/haproxy.cfg', () => {
   it('keeps clients whole through a rolling restart of the API replicas', { timeout: 120_000 }, async () => {
     requireHaproxy();
     await createLedgerTable(db.query);
-    const env = { DATABASE_URL: db.url, API_AUTH: 'disabled', LOG_LEVEL: 'warn', TASK_MODULES: LEDGER_MODULE };
+    const env = { ...LOAD_TEST_ENV, DATABASE_URL: db.url, API_AUTH: 'disabled' };
     const ports = [await freePort(), await freePort()];
     const apis: AppProcess[] = [];
     const startApi = async (i: number) => {

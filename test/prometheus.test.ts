@@ -14,7 +14,7 @@ import { freePort } from '../scripts/lib/embedded-postgres.ts';
 import { startTestApi, type TestApi } from '../test-support/api.ts';
 import { useTestDatabase } from '../test-support/database.ts';
 import { enqueue } from '../test-support/enqueue.ts';
-import { createWorker } from '../apps/worker/src/worker.ts';
+import { createWorker } from '@taskfleet/worker';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const PROMTOOL = '/usr/bin/promtool';

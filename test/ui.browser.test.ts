@@ -146,11 +146,60 @@ describe('dashboard (Chromium)', () => {
     await page.close();
   });
 
+  it('keeps the page of the newest route when an earlier one answers later', { timeout: 60_000 }, async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    // The overview's data arrives late (as on a loaded server); the task page asked for after it must stay.
+    await page.route('**/v1/stats', async (r) => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await r.continue().catch(() => undefined);
+    });
+    await page.goto(`${server.url}/ui`);
+    await page.getByTestId('key').fill(keys.admin);
+    await page.getByRole('button', { name: 'Open dashboard' }).click();
+    await page.goto(`${server.url}/ui#/task/noop/${ids.dead}`);
+    await expect.poll(() => page.getByTestId('errors').textContent()).toContain('noop asked to fail permanently');
+    await new Promise((resolve) => setTimeout(resolve, 2_500)); // the overview's answer has come and gone
+    expect(await page.getByTestId('state').first().textContent({ timeout: 1_000 })).toBe('dead lettered');
+    await page.close();
+  });
+
+  it("pauses, limits and resumes a queue's fleet-wide flow control", { timeout: 60_000 }, async () => {
+    const page = await open(keys.admin);
+    await page.goto(`${server.url}/ui#/queue/noop`);
+    const settings = async () =>
+      (
+        (await (await fetch(`${server.url}/v1/queues/noop`, { headers: { authorization: `Bearer ${keys.admin}` } })).json()) as {
+          settings: unknown;
+        }
+      ).settings;
+    await page.getByTestId('pause').click();
+    await expect.poll(() => page.getByTestId('queue-status').textContent()).toBe('paused');
+    expect(await settings()).toMatchObject({ paused: true });
+    await page.getByTestId('concurrency').fill('7');
+    await page.getByTestId('rate-limit').fill('30');
+    await page.getByTestId('rate-period').fill('2');
+    await page.getByTestId('save-limits').click();
+    await expect.poll(() => page.getByTestId('flash').textContent()).toBe('Limits saved.');
+    expect(await settings()).toEqual({ paused: true, concurrency: 7, rate: { limit: 30, periodSeconds: 2 } });
+    await page.screenshot({ path: path.join(SHOTS, 'queue-settings.png'), fullPage: true });
+    await page.getByTestId('concurrency').fill('');
+    await page.getByTestId('rate-limit').fill('');
+    await page.getByTestId('save-limits').click();
+    await expect.poll(() => page.getByTestId('flash').textContent()).toBe('Limits saved.');
+    await page.getByTestId('resume').click();
+    await expect.poll(() => page.getByTestId('queue-status').textContent()).toBe('running');
+    expect(await settings()).toEqual({ paused: false, concurrency: null, rate: null });
+    await page.close();
+  });
+
   it('lets a read-only key look but not act', { timeout: 60_000 }, async () => {
     const page = await open(keys.read);
     await expect.poll(() => page.getByTestId('who').textContent()).toContain('ui-reader (read)');
     await page.goto(`${server.url}/ui#/queue/noop`);
     await expect.poll(() => page.getByTestId('redrive').isDisabled()).toBe(true);
+    expect(await page.getByTestId('pause').isDisabled()).toBe(true);
+    expect(await page.getByTestId('save-limits').isDisabled()).toBe(true);
     await page.goto(`${server.url}/ui#/task/noop/${ids.scheduled[1]}`);
     await expect.poll(() => page.getByTestId('cancel').isDisabled()).toBe(true);
     expect(await page.getByTestId('retry').isDisabled()).toBe(true);

@@ -12,114 +12,133 @@ export interface SummaryRow {
   met: string;
 }
 
+/** Adds one row of the current scenario; `met` null leaves the verdict empty (a figure without a target). */
+type Add = (figure: string, value: number | string, baseline: string, ratio: string, target: string, met: boolean | null) => void;
+
 const yes = (b: boolean) => (b ? 'yes' : 'NO');
 /** A ratio for the table; '–' when a side was zero or missing (e.g. quick runs). */
 const fx = (v: unknown, digits = 2) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '–');
 
+function readResult(dir: string, name: string): any {
+  return existsSync(path.join(dir, `${name}.json`)) ? JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')) : undefined;
+}
+
+function ingestRows(r: any, add: Add): void {
+  if (r.targets?.vsNaive == null) return;
+  const tf = r.single.taskfleet.find((x: any) => x.connections === 64);
+  add(
+    'req/s @64',
+    tf.rps,
+    `naive ${r.single.naive.find((x: any) => x.connections === 64).rps}`,
+    `${fx(r.targets.vsNaive)}×`,
+    '≥ 8×',
+    r.targets.vsNaive >= 8,
+  );
+  add(
+    'req/s @64',
+    tf.rps,
+    `ceiling ${r.single.ceiling.find((x: any) => x.connections === 64).rps}`,
+    `${fx(100 * r.targets.vsCeiling, 0)} %`,
+    '≥ 40 %',
+    r.targets.vsCeiling >= 0.4,
+  );
+  add('p99 ms @64', tf.p99, '', '', '≤ 50', tf.p99 <= 50);
+}
+
+function ingestBatchRows(r: any, add: Add): void {
+  if (!r.batch) return;
+  add(
+    'tasks/s',
+    r.batch.tasksPerSecond,
+    `boss.insert ${r.batch.rawInsertTasksPerSecond}`,
+    `${fx(r.batch.tasksPerSecond / r.batch.rawInsertTasksPerSecond)}×`,
+    '≥ 40000',
+    r.batch.tasksPerSecond >= 40000,
+  );
+}
+
+/** One group of rows per PostgreSQL server the drain ran on. */
+function drainRows(r: any, add: Add): void {
+  if (!r.servers) return;
+  for (const sv of r.servers) {
+    const one = sv.taskfleet1;
+    add(
+      `jobs/s ×1, ${sv.server}`,
+      one.median,
+      `graphile-worker ${sv.graphile.median}`,
+      `${fx(sv.ratios.vsGraphile)}×`,
+      '≥ 1.0×',
+      sv.ratios.vsGraphile >= 1,
+    );
+    if (sv.ratios.vsBullmqRedis !== null)
+      add(
+        `jobs/s ×1, ${sv.server}`,
+        one.median,
+        `BullMQ Redis ${r.bullmqRedis.median}`,
+        `${fx(sv.ratios.vsBullmqRedis)}×`,
+        '≥ 0.8×',
+        sv.ratios.vsBullmqRedis >= 0.8,
+      );
+    add(
+      `jobs/s ×2, ${sv.server}`,
+      sv.taskfleet2.median,
+      `×1 ${one.median}`,
+      `${fx(sv.ratios.twoVsOne)}×`,
+      '≥ 1.3×',
+      sv.ratios.twoVsOne >= 1.3,
+    );
+    if (sv.taskfleet1Limited)
+      add(
+        `jobs/s ×1 with a queue concurrency limit, ${sv.server}`,
+        sv.taskfleet1Limited.median,
+        `unlimited ${one.median}`,
+        `${fx(sv.ratios.limitedVsUnlimited)}×`,
+        '≥ 0.9×',
+        sv.ratios.limitedVsUnlimited >= 0.9,
+      );
+    add(`PG CPU-s /100k, ${sv.server}`, one.postgresCpuPer100k, '', '', '≤ 6', one.postgresCpuPer100k <= 6);
+    add(`worker RSS MB, ${sv.server}`, one.maxRssMb, '', '', '< 150', one.maxRssMb < 150);
+  }
+}
+
+function latencyRows(r: any, add: Add): void {
+  add('idle pickup p50 ms', r.idlePickupMs.p50, '', '', '≤ 5', r.idlePickupMs.p50 <= 5);
+  add('idle pickup p99 ms', r.idlePickupMs.p99, '', '', '≤ 25', r.idlePickupMs.p99 <= 25);
+}
+
+function priorityRows(r: any, add: Add): void {
+  add('critical p99 ms', r.criticalPickupUnderSaturationMs.p99, '', '', '≤ 100', r.criticalPickupUnderSaturationMs.p99 <= 100);
+}
+
+function e2eRows(r: any, add: Add): void {
+  add('enqueue→complete p99 ms', r.endToEndMs.p99, '', '', '', null);
+}
+
+function backlogRows(r: any, add: Add): void {
+  add('ingest req/s', r.full.ingest.rps, `small queue ${r.empty.ingest.rps}`, r.ratio.ingest.toFixed(2), '≥ 0.80', r.ratio.ingest >= 0.8);
+  add('drain jobs/s', r.full.drain, `small queue ${r.empty.drain}`, fx(r.ratio.drain), '≥ 0.80', r.ratio.drain >= 0.8);
+  add('scrape max ms', r.full.metrics.scrapeMs.max, '', '', '< 100', r.full.metrics.scrapeMs.max < 100);
+}
+
+/** The rows each scenario contributes, read from its result JSON; scenarios not listed contribute none. */
+const ROWS = new Map<string, (r: any, add: Add) => void>([
+  ['ingest', ingestRows],
+  ['ingest-batch', ingestBatchRows],
+  ['drain', drainRows],
+  ['latency', latencyRows],
+  ['priority', priorityRows],
+  ['e2e', e2eRows],
+  ['backlog', backlogRows],
+]);
+
 export function summaryRows(dir: string, scenarios: string[]): SummaryRow[] {
   const rows: SummaryRow[] = [];
-  const read = (name: string): any =>
-    existsSync(path.join(dir, `${name}.json`)) ? JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')) : undefined;
-  const add = (
-    scenario: string,
-    figure: string,
-    value: number | string,
-    baseline: string,
-    ratio: string,
-    target: string,
-    met: boolean | null,
-  ) => rows.push({ scenario, figure, value: String(value), baseline, ratio, target, met: met === null ? '' : yes(met) });
   for (const name of scenarios) {
-    const r = read(name);
+    const r = readResult(dir, name);
     if (!r) continue;
-    if (name === 'ingest' && r.targets?.vsNaive != null) {
-      const tf = r.single.taskfleet.find((x: any) => x.connections === 64);
-      add(
-        name,
-        'req/s @64',
-        tf.rps,
-        `naive ${r.single.naive.find((x: any) => x.connections === 64).rps}`,
-        `${fx(r.targets.vsNaive)}×`,
-        '≥ 8×',
-        r.targets.vsNaive >= 8,
-      );
-      add(
-        name,
-        'req/s @64',
-        tf.rps,
-        `ceiling ${r.single.ceiling.find((x: any) => x.connections === 64).rps}`,
-        `${fx(100 * r.targets.vsCeiling, 0)} %`,
-        '≥ 40 %',
-        r.targets.vsCeiling >= 0.4,
-      );
-      add(name, 'p99 ms @64', tf.p99, '', '', '≤ 50', tf.p99 <= 50);
-    }
-    if (name === 'ingest-batch' && r.batch) {
-      add(
-        name,
-        'tasks/s',
-        r.batch.tasksPerSecond,
-        `boss.insert ${r.batch.rawInsertTasksPerSecond}`,
-        `${fx(r.batch.tasksPerSecond / r.batch.rawInsertTasksPerSecond)}×`,
-        '≥ 40000',
-        r.batch.tasksPerSecond >= 40000,
-      );
-    }
-    if (name === 'drain' && r.servers) {
-      for (const sv of r.servers) {
-        const one = sv.taskfleet1;
-        add(
-          name,
-          `jobs/s ×1, ${sv.server}`,
-          one.median,
-          `graphile-worker ${sv.graphile.median}`,
-          `${fx(sv.ratios.vsGraphile)}×`,
-          '≥ 1.0×',
-          sv.ratios.vsGraphile >= 1,
-        );
-        if (sv.ratios.vsBullmqRedis !== null)
-          add(
-            name,
-            `jobs/s ×1, ${sv.server}`,
-            one.median,
-            `BullMQ Redis ${r.bullmqRedis.median}`,
-            `${fx(sv.ratios.vsBullmqRedis)}×`,
-            '≥ 0.8×',
-            sv.ratios.vsBullmqRedis >= 0.8,
-          );
-        add(
-          name,
-          `jobs/s ×2, ${sv.server}`,
-          sv.taskfleet2.median,
-          `×1 ${one.median}`,
-          `${fx(sv.ratios.twoVsOne)}×`,
-          '≥ 1.3×',
-          sv.ratios.twoVsOne >= 1.3,
-        );
-        add(name, `PG CPU-s /100k, ${sv.server}`, one.postgresCpuPer100k, '', '', '≤ 6', one.postgresCpuPer100k <= 6);
-        add(name, `worker RSS MB, ${sv.server}`, one.maxRssMb, '', '', '< 150', one.maxRssMb < 150);
-      }
-    }
-    if (name === 'latency') {
-      add(name, 'idle pickup p50 ms', r.idlePickupMs.p50, '', '', '≤ 5', r.idlePickupMs.p50 <= 5);
-      add(name, 'idle pickup p99 ms', r.idlePickupMs.p99, '', '', '≤ 25', r.idlePickupMs.p99 <= 25);
-    }
-    if (name === 'priority')
-      add(name, 'critical p99 ms', r.criticalPickupUnderSaturationMs.p99, '', '', '≤ 100', r.criticalPickupUnderSaturationMs.p99 <= 100);
-    if (name === 'e2e') add(name, 'enqueue→complete p99 ms', r.endToEndMs.p99, '', '', '', null);
-    if (name === 'backlog') {
-      add(
-        name,
-        'ingest req/s',
-        r.full.ingest.rps,
-        `small queue ${r.empty.ingest.rps}`,
-        r.ratio.ingest.toFixed(2),
-        '≥ 0.80',
-        r.ratio.ingest >= 0.8,
-      );
-      add(name, 'drain jobs/s', r.full.drain, `small queue ${r.empty.drain}`, fx(r.ratio.drain), '≥ 0.80', r.ratio.drain >= 0.8);
-      add(name, 'scrape max ms', r.full.metrics.scrapeMs.max, '', '', '< 100', r.full.metrics.scrapeMs.max < 100);
-    }
+    ROWS.get(name)?.(r, (figure, value, baseline, ratio, target, met) =>
+      rows.push({ scenario: name, figure, value: String(value), baseline, ratio, target, met: met === null ? '' : yes(met) }),
+    );
   }
   return rows;
 }

@@ -12,6 +12,7 @@
 import { drainBullmqPostgres, drainBullmqRedis } from '../peers/bullmq.ts';
 import type { PeerDrainResult } from '../peers/common.ts';
 import { drainGraphile } from '../peers/graphile.ts';
+import { updateQueueSettings } from '@taskfleet/core';
 import {
   type BenchServer,
   benchServers,
@@ -24,6 +25,7 @@ import {
 } from '../lib/env.ts';
 import { countState, prefill, withClient } from '../lib/jobs.ts';
 import { writeChart } from '../lib/report.ts';
+import { type Run, type Stat, statOf } from '../lib/stats.ts';
 import { barChart } from '../lib/svg.ts';
 
 export interface DrainOptions {
@@ -36,43 +38,8 @@ export interface DrainOptions {
 
 type Log = (line: string) => void;
 
-export interface Run {
-  jobsPerSecond: number;
-  seconds: number;
-  postgresCpuSeconds?: number;
-  maxRssMb?: number;
-}
-
-export interface Stat {
-  median: number;
-  min: number;
-  max: number;
-  runs: Run[];
-  /** PostgreSQL CPU-seconds per 100,000 jobs, median over the runs. */
-  postgresCpuPer100k?: number;
-  maxRssMb?: number;
-  skipped?: string;
-}
-
-const medianOf = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-
-export function statOf(runs: Run[], jobs: number): Stat {
-  const rates = runs.map((r) => r.jobsPerSecond);
-  const cpu = runs.flatMap((r) => (r.postgresCpuSeconds === undefined ? [] : [(r.postgresCpuSeconds * 100_000) / jobs]));
-  const rss = runs.flatMap((r) => (r.maxRssMb === undefined ? [] : [r.maxRssMb]));
-  return {
-    median: Math.round(medianOf(rates)),
-    min: Math.round(Math.min(...rates)),
-    max: Math.round(Math.max(...rates)),
-    runs,
-    ...(cpu.length ? { postgresCpuPer100k: Math.round(medianOf(cpu) * 100) / 100 } : {}),
-    ...(rss.length ? { maxRssMb: Math.round(Math.max(...rss)) } : {}),
-  };
-}
+export type { Run, Stat };
+export { statOf };
 
 /**
  * Whether the drain is over, asked the cheapest way: while ready jobs remain, one probe of the ready
@@ -89,11 +56,13 @@ async function drained(c: import('pg').Client): Promise<boolean> {
 }
 
 /** Drain `backlog` jobs with `replicas` taskfleet worker processes on a fresh database. */
-async function drainTaskfleet(server: BenchServer, backlog: number, replicas: number, log: Log): Promise<Run> {
+async function drainTaskfleet(server: BenchServer, backlog: number, replicas: number, log: Log, concurrency?: number): Promise<Run> {
   const db = await server.database();
   const procs: Proc[] = [];
   try {
     await prefill(db.url, 'noop', backlog);
+    // A fleet-wide queue concurrency limit above the replica's slots: the cost of enforcing one.
+    if (concurrency) await withClient(db.url, (c) => updateQueueSettings((t, v) => c.query(t, v), 'noop', { concurrency }));
     const cpuBefore = await postgresCpuSeconds();
     const started = performance.now();
     procs.push(
@@ -123,7 +92,7 @@ async function drainTaskfleet(server: BenchServer, backlog: number, replicas: nu
     const seconds = rows[0]?.seconds ?? Number.NaN;
     const run = { jobsPerSecond: backlog / seconds, seconds, postgresCpuSeconds: postgresCpu, maxRssMb: rssMax };
     log(
-      `  taskfleet ×${replicas} on ${serverLabel(server)}: ${Math.round(run.jobsPerSecond)} jobs/s (${seconds.toFixed(2)} s; PostgreSQL ${postgresCpu.toFixed(2)} CPU-s; max RSS ${Math.round(rssMax)} MB)`,
+      `  taskfleet ×${replicas}${concurrency ? ` (queue concurrency ${concurrency})` : ''} on ${serverLabel(server)}: ${Math.round(run.jobsPerSecond)} jobs/s (${seconds.toFixed(2)} s; PostgreSQL ${postgresCpu.toFixed(2)} CPU-s; max RSS ${Math.round(rssMax)} MB)`,
     );
     return run;
   } finally {
@@ -163,129 +132,161 @@ export interface ServerDrain {
   version: string;
   taskfleet1: Stat;
   taskfleet2: Stat;
+  /** ×1 with a fleet-wide queue concurrency limit of LIMITED_CONCURRENCY (more than its slots). */
+  taskfleet1Limited: Stat;
   graphile: Stat;
   bullmqPostgres: Stat;
-  ratios: { vsGraphile: number; vsBullmqRedis: number | null; vsBullmqPostgres: number; twoVsOne: number };
+  ratios: { vsGraphile: number; vsBullmqRedis: number | null; vsBullmqPostgres: number; twoVsOne: number; limitedVsUnlimited: number };
 }
 
-export async function runDrain(opts: DrainOptions, log: Log) {
-  const servers = await benchServers(log);
-  const results: ServerDrain[] = [];
-  const redisRuns: Run[] = [];
-  let redisSkipped: string | undefined;
-  let peerSettings: Record<string, unknown> = {};
-  try {
-    for (const server of servers) {
-      const label = serverLabel(server);
-      log(`drain on ${label}: ${opts.backlog} no-op jobs (BullMQ ${opts.bullmqBacklog}), ${opts.repeats} rounds`);
-      const runs = { taskfleet1: [] as Run[], taskfleet2: [] as Run[], graphile: [] as Run[], bullmqPostgres: [] as Run[] };
-      for (let round = 1; round <= opts.repeats; round++) {
-        log(` round ${round}/${opts.repeats}`);
-        runs.taskfleet1.push(await drainTaskfleet(server, opts.backlog, 1, log));
-        const g = await onFreshDatabase(server, (url) => drainGraphile(url, opts.backlog, () => {}));
-        peerSettings = { ...peerSettings, graphile: g.settings };
-        const gr = peerRun(g, `graphile-worker on ${label}`, log);
-        if (gr) runs.graphile.push(gr);
-        runs.taskfleet2.push(await drainTaskfleet(server, opts.backlog, 2, log));
-        const b = await onFreshDatabase(server, (url) => drainBullmqPostgres(url, opts.bullmqBacklog, () => {}));
-        peerSettings = { ...peerSettings, bullmqPostgres: b.settings };
-        const br = peerRun(b, `BullMQ PostgreSQL backend on ${label}`, log);
-        if (br) runs.bullmqPostgres.push(br);
-        // BullMQ on Redis does not depend on the PostgreSQL server: measured in the first server's rounds.
-        if (server === servers[0]) {
-          const r = await drainBullmqRedis(opts.backlog, () => {});
-          peerSettings = { ...peerSettings, bullmqRedis: r.settings };
-          const rr = peerRun(r, 'BullMQ Redis', log);
-          if (rr) redisRuns.push(rr);
-          else redisSkipped = r.skipped;
-        }
-      }
-      const taskfleet1 = statOf(runs.taskfleet1, opts.backlog);
-      const taskfleet2 = statOf(runs.taskfleet2, opts.backlog);
-      const graphile = statOf(runs.graphile, opts.backlog);
-      const bullmqPostgres = statOf(runs.bullmqPostgres, opts.bullmqBacklog);
-      const redisMedian = redisRuns.length ? statOf(redisRuns, opts.backlog).median : null;
-      results.push({
-        server: label,
-        kind: server.kind,
-        version: server.version,
-        taskfleet1,
-        taskfleet2,
-        graphile,
-        bullmqPostgres,
-        ratios: {
-          vsGraphile: taskfleet1.median / graphile.median,
-          vsBullmqRedis: redisMedian ? taskfleet1.median / redisMedian : null,
-          vsBullmqPostgres: taskfleet1.median / bullmqPostgres.median,
-          twoVsOne: taskfleet2.median / taskfleet1.median,
-        },
-      });
-    }
-  } finally {
-    for (const s of servers) await s.stop();
+/** The runs of one server, per contender, in the order they were measured. */
+const LIMITED_CONCURRENCY = 200;
+
+interface ServerRuns {
+  taskfleet1: Run[];
+  taskfleet2: Run[];
+  limited: Run[];
+  graphile: Run[];
+  bullmqPostgres: Run[];
+}
+
+/** What the servers share: BullMQ on Redis (measured once) and the peers' settings as they reported them. */
+interface Shared {
+  redisRuns: Run[];
+  redisSkipped: string | undefined;
+  peerSettings: Record<string, unknown>;
+}
+
+/**
+ * One round on one server, the contenders interleaved: taskfleet ×1, graphile-worker, taskfleet ×2,
+ * BullMQ PostgreSQL, and (on the first server only) BullMQ Redis.
+ */
+async function drainRound(server: BenchServer, first: boolean, opts: DrainOptions, runs: ServerRuns, shared: Shared, log: Log) {
+  const label = serverLabel(server);
+  runs.taskfleet1.push(await drainTaskfleet(server, opts.backlog, 1, log));
+  const g = await onFreshDatabase(server, (url) => drainGraphile(url, opts.backlog, () => {}));
+  shared.peerSettings = { ...shared.peerSettings, graphile: g.settings };
+  const gr = peerRun(g, `graphile-worker on ${label}`, log);
+  if (gr) runs.graphile.push(gr);
+  runs.taskfleet2.push(await drainTaskfleet(server, opts.backlog, 2, log));
+  runs.limited.push(await drainTaskfleet(server, opts.backlog, 1, log, LIMITED_CONCURRENCY));
+  const b = await onFreshDatabase(server, (url) => drainBullmqPostgres(url, opts.bullmqBacklog, () => {}));
+  shared.peerSettings = { ...shared.peerSettings, bullmqPostgres: b.settings };
+  const br = peerRun(b, `BullMQ PostgreSQL backend on ${label}`, log);
+  if (br) runs.bullmqPostgres.push(br);
+  // BullMQ on Redis does not depend on the PostgreSQL server: measured in the first server's rounds.
+  if (first) {
+    const r = await drainBullmqRedis(opts.backlog, () => {});
+    shared.peerSettings = { ...shared.peerSettings, bullmqRedis: r.settings };
+    const rr = peerRun(r, 'BullMQ Redis', log);
+    if (rr) shared.redisRuns.push(rr);
+    else shared.redisSkipped = r.skipped;
   }
-  const bullmqRedis: Stat = redisRuns.length
-    ? statOf(redisRuns, opts.backlog)
-    : { median: 0, min: 0, max: 0, runs: [], skipped: redisSkipped ?? 'not run' };
-  const file = await writeResult('drain', {
-    scenario: 'drain',
-    date: new Date().toISOString(),
-    machine: machineFacts(),
-    options: opts,
-    peerSettings,
-    servers: results,
-    bullmqRedis,
+}
+
+/** The medians of one server's runs and taskfleet ×1's ratios to each peer. */
+function serverDrain(server: BenchServer, runs: ServerRuns, redisRuns: Run[], opts: DrainOptions): ServerDrain {
+  const taskfleet1 = statOf(runs.taskfleet1, opts.backlog);
+  const taskfleet2 = statOf(runs.taskfleet2, opts.backlog);
+  const taskfleet1Limited = statOf(runs.limited, opts.backlog);
+  const graphile = statOf(runs.graphile, opts.backlog);
+  const bullmqPostgres = statOf(runs.bullmqPostgres, opts.bullmqBacklog);
+  const redisMedian = redisRuns.length ? statOf(redisRuns, opts.backlog).median : null;
+  return {
+    server: serverLabel(server),
+    kind: server.kind,
+    version: server.version,
+    taskfleet1,
+    taskfleet2,
+    taskfleet1Limited,
+    graphile,
+    bullmqPostgres,
+    ratios: {
+      limitedVsUnlimited: taskfleet1Limited.median / taskfleet1.median,
+      vsGraphile: taskfleet1.median / graphile.median,
+      vsBullmqRedis: redisMedian ? taskfleet1.median / redisMedian : null,
+      vsBullmqPostgres: taskfleet1.median / bullmqPostgres.median,
+      twoVsOne: taskfleet2.median / taskfleet1.median,
+    },
+  };
+}
+
+/** All rounds on one server. */
+async function drainServer(server: BenchServer, first: boolean, opts: DrainOptions, shared: Shared, log: Log): Promise<ServerDrain> {
+  log(`drain on ${serverLabel(server)}: ${opts.backlog} no-op jobs (BullMQ ${opts.bullmqBacklog}), ${opts.repeats} rounds`);
+  const runs: ServerRuns = { taskfleet1: [], taskfleet2: [], limited: [], graphile: [], bullmqPostgres: [] };
+  for (let round = 1; round <= opts.repeats; round++) {
+    log(` round ${round}/${opts.repeats}`);
+    await drainRound(server, first, opts, runs, shared, log);
+  }
+  return serverDrain(server, runs, shared.redisRuns, opts);
+}
+
+function drainChart(opts: DrainOptions, results: ServerDrain[], bullmqRedis: Stat) {
+  return barChart({
+    title: `drain ${opts.backlog} freshly filled no-op jobs, median jobs/s`,
+    yLabel: 'jobs/s',
+    groups: results.map((r) => r.server),
+    series: [
+      { name: 'taskfleet ×1', values: results.map((r) => r.taskfleet1.median) },
+      { name: 'taskfleet ×2', values: results.map((r) => r.taskfleet2.median) },
+      { name: `taskfleet ×1, limit ${LIMITED_CONCURRENCY}`, values: results.map((r) => r.taskfleet1Limited.median) },
+      { name: 'graphile-worker', values: results.map((r) => r.graphile.median) },
+      { name: 'BullMQ PostgreSQL', values: results.map((r) => r.bullmqPostgres.median) },
+      { name: 'BullMQ Redis', values: results.map(() => bullmqRedis.median) },
+    ],
   });
-  await writeChart(
-    'drain',
-    barChart({
-      title: `drain ${opts.backlog} freshly filled no-op jobs, median jobs/s`,
-      yLabel: 'jobs/s',
-      groups: results.map((r) => r.server),
-      series: [
-        { name: 'taskfleet ×1', values: results.map((r) => r.taskfleet1.median) },
-        { name: 'taskfleet ×2', values: results.map((r) => r.taskfleet2.median) },
-        { name: 'graphile-worker', values: results.map((r) => r.graphile.median) },
-        { name: 'BullMQ PostgreSQL', values: results.map((r) => r.bullmqPostgres.median) },
-        { name: 'BullMQ Redis', values: results.map(() => bullmqRedis.median) },
-      ],
-    }),
-  );
+}
+
+/** The console report: every contender's median (min–max), then each server's ratios against their targets. */
+function printDrain(results: ServerDrain[], bullmqRedis: Stat, file: string) {
   const range = (s: Stat) => (s.skipped ? `skipped: ${s.skipped}` : `${s.median} (${s.min}–${s.max})`);
+  const line = (server: string, what: string, s: Stat) => ({
+    server,
+    what,
+    'jobs/s median (min–max)': range(s),
+    'PG CPU-s /100k': s.postgresCpuPer100k,
+  });
   console.table(
     results
       .flatMap((r) => [
-        {
-          server: r.server,
-          what: 'taskfleet ×1',
-          'jobs/s median (min–max)': range(r.taskfleet1),
-          'PG CPU-s /100k': r.taskfleet1.postgresCpuPer100k,
-        },
-        {
-          server: r.server,
-          what: 'taskfleet ×2',
-          'jobs/s median (min–max)': range(r.taskfleet2),
-          'PG CPU-s /100k': r.taskfleet2.postgresCpuPer100k,
-        },
-        {
-          server: r.server,
-          what: 'graphile-worker',
-          'jobs/s median (min–max)': range(r.graphile),
-          'PG CPU-s /100k': r.graphile.postgresCpuPer100k,
-        },
-        {
-          server: r.server,
-          what: 'BullMQ PostgreSQL',
-          'jobs/s median (min–max)': range(r.bullmqPostgres),
-          'PG CPU-s /100k': r.bullmqPostgres.postgresCpuPer100k,
-        },
+        line(r.server, 'taskfleet ×1', r.taskfleet1),
+        line(r.server, 'taskfleet ×2', r.taskfleet2),
+        line(r.server, `taskfleet ×1, queue concurrency ${LIMITED_CONCURRENCY}`, r.taskfleet1Limited),
+        line(r.server, 'graphile-worker', r.graphile),
+        line(r.server, 'BullMQ PostgreSQL', r.bullmqPostgres),
       ])
       .concat([{ server: 'Redis', what: 'BullMQ Redis', 'jobs/s median (min–max)': range(bullmqRedis), 'PG CPU-s /100k': undefined }]),
   );
   for (const r of results) {
     console.log(
-      `${r.server}: taskfleet ×1 ÷ graphile-worker ${r.ratios.vsGraphile.toFixed(2)} (target ≥ 1.0), ÷ BullMQ Redis ${r.ratios.vsBullmqRedis?.toFixed(2) ?? '–'} (≥ 0.8), ÷ BullMQ PostgreSQL ${r.ratios.vsBullmqPostgres.toFixed(1)}; ×2 ÷ ×1 ${r.ratios.twoVsOne.toFixed(2)} (≥ 1.3); PG CPU-s per 100k ${r.taskfleet1.postgresCpuPer100k} (≤ 6); worker RSS ${r.taskfleet1.maxRssMb} MB (< 150)`,
+      `${r.server}: taskfleet ×1 ÷ graphile-worker ${r.ratios.vsGraphile.toFixed(2)} (target ≥ 1.0), ÷ BullMQ Redis ${r.ratios.vsBullmqRedis?.toFixed(2) ?? '–'} (≥ 0.8), ÷ BullMQ PostgreSQL ${r.ratios.vsBullmqPostgres.toFixed(1)}; ×2 ÷ ×1 ${r.ratios.twoVsOne.toFixed(2)} (≥ 1.3); limited ÷ unlimited ${r.ratios.limitedVsUnlimited.toFixed(2)} (≥ 0.9); PG CPU-s per 100k ${r.taskfleet1.postgresCpuPer100k} (≤ 6); worker RSS ${r.taskfleet1.maxRssMb} MB (< 150)`,
     );
   }
   console.log(`results: ${file}`);
+}
+
+export async function runDrain(opts: DrainOptions, log: Log) {
+  const servers = await benchServers(log);
+  const results: ServerDrain[] = [];
+  const shared: Shared = { redisRuns: [], redisSkipped: undefined, peerSettings: {} };
+  try {
+    for (const server of servers) results.push(await drainServer(server, server === servers[0], opts, shared, log));
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+  const bullmqRedis: Stat = shared.redisRuns.length
+    ? statOf(shared.redisRuns, opts.backlog)
+    : { median: 0, min: 0, max: 0, runs: [], skipped: shared.redisSkipped ?? 'not run' };
+  const file = await writeResult('drain', {
+    scenario: 'drain',
+    date: new Date().toISOString(),
+    machine: machineFacts(),
+    options: opts,
+    peerSettings: shared.peerSettings,
+    servers: results,
+    bullmqRedis,
+  });
+  await writeChart('drain', drainChart(opts, results, bullmqRedis));
+  printDrain(results, bullmqRedis, file);
 }

@@ -5,7 +5,7 @@
  */
 import { PgBoss } from 'pg-boss';
 import { createApiKey } from '@taskfleet/core';
-import { benchDatabase, machineFacts, startProcess, writeResult } from '../lib/env.ts';
+import { type BenchDatabase, benchDatabase, machineFacts, startProcess, writeResult } from '../lib/env.ts';
 import { withClient } from '../lib/jobs.ts';
 import { type LoadResult, load } from '../lib/load.ts';
 import { writeChart } from '../lib/report.ts';
@@ -23,138 +23,182 @@ export interface IngestOptions {
 
 const BODY = JSON.stringify({ payload: { echo: { order: 12345, customer: 'c-42', items: [1, 2, 3] } } });
 
-export async function ingest(opts: IngestOptions, log: (line: string) => void) {
+type Log = (line: string) => void;
+
+interface Target {
+  name: string;
+  script: string;
+  env: Record<string, string>;
+  headers: Record<string, string>;
+}
+
+/** A key with the `submit` scope, for the taskfleet API (auth on). */
+function submitKey(url: string): Promise<string> {
+  return withClient(url, async (c) => (await createApiKey((t, v) => c.query(t, v), { name: 'bench', scopes: ['submit'] })).key);
+}
+
+/** The three servers: no-database ceiling, naive `boss.send` per request, taskfleet API. */
+function singleTargets(url: string, key: string) {
+  return [
+    { name: 'ceiling', script: 'bench/servers/ceiling.ts', env: {}, headers: {} },
+    { name: 'naive', script: 'bench/servers/naive.ts', env: { DATABASE_URL: url }, headers: {} },
+    {
+      name: 'taskfleet',
+      script: 'apps/api/src/main.ts',
+      env: { DATABASE_URL: url, API_AUTH: 'required', API_RATE_LIMIT_PER_SECOND: '0', NODE_ENV: 'production' },
+      headers: { authorization: `Bearer ${key}` },
+    },
+  ] as const;
+}
+
+const emptyQueue = (url: string) => withClient(url, (c) => c.query('TRUNCATE pgboss.job_common'));
+
+/** One server: a warm-up at 64 connections, then each connection count in turn; its RSS at the end. */
+async function measureTarget(target: Target, opts: IngestOptions, log: Log): Promise<{ runs: LoadResult[]; rssMb: number }> {
+  const proc = await startProcess(target.script, target.env);
+  try {
+    log(`${target.name}: warm-up ${opts.warmupSeconds}s`);
+    await load({
+      url: proc.url,
+      path: '/v1/queues/noop/tasks',
+      body: BODY,
+      connections: 64,
+      seconds: opts.warmupSeconds,
+      headers: target.headers,
+    });
+    const runs: LoadResult[] = [];
+    for (const connections of opts.connections) {
+      log(`${target.name}: ${connections} connections for ${opts.seconds}s`);
+      const r = await load({
+        url: proc.url,
+        path: '/v1/queues/noop/tasks',
+        body: BODY,
+        connections,
+        seconds: opts.seconds,
+        headers: target.headers,
+      });
+      runs.push(r);
+      log(`  → ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
+    }
+    return { runs, rssMb: Math.round(await proc.rssMb()) };
+  } finally {
+    await proc.stop();
+  }
+}
+
+/** The taskfleet batch endpoint, 8 connections, after a 2 s warm-up. */
+async function measureBatchEndpoint(target: Target, tasks: { payload: unknown }[], opts: IngestOptions, log: Log): Promise<LoadResult> {
+  const api = await startProcess('apps/api/src/main.ts', target.env);
+  try {
+    log(`batch endpoint: ${opts.batchSize} tasks/request, 8 connections for ${opts.batchSeconds}s`);
+    await load({
+      url: api.url,
+      path: '/v1/queues/noop/tasks:batch',
+      body: JSON.stringify({ tasks }),
+      connections: 8,
+      seconds: 2,
+      headers: target.headers,
+    });
+    const batch = await load({
+      url: api.url,
+      path: '/v1/queues/noop/tasks:batch',
+      body: JSON.stringify({ tasks }),
+      connections: 8,
+      seconds: opts.batchSeconds,
+      headers: target.headers,
+    });
+    log(`  → ${batch.rps * opts.batchSize} tasks/s (p99 ${batch.p99} ms per request)`);
+    return batch;
+  } finally {
+    await api.stop();
+  }
+}
+
+/** The baseline: `boss.insert` of the same rows, 8 concurrent inserters; tasks per second. */
+async function measureRawInsert(url: string, tasks: { payload: unknown }[], opts: IngestOptions, log: Log): Promise<number> {
+  log(`raw boss.insert: ${opts.batchSize} rows/statement, 8 concurrent for ${opts.batchSeconds}s`);
+  const boss = new PgBoss({ connectionString: url, max: 10, supervise: false, schedule: false, migrate: false });
+  boss.on('error', () => {});
+  await boss.start();
+  let inserted = 0;
+  const until = Date.now() + opts.batchSeconds * 1000;
+  const rows = tasks.map((t) => ({ data: { payload: t.payload, meta: { submitter: null } } }));
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (Date.now() < until) {
+        await boss.insert('noop', rows);
+        inserted += rows.length;
+      }
+    }),
+  );
+  await boss.stop({ graceful: false });
+  const rawInsert = Math.round(inserted / opts.batchSeconds);
+  log(`  → ${rawInsert} tasks/s`);
+  return rawInsert;
+}
+
+function ingestSummary(
+  opts: IngestOptions,
+  db: BenchDatabase,
+  results: Record<string, LoadResult[]>,
+  rss: Record<string, number>,
+  batch: LoadResult | undefined,
+  rawInsert: number,
+) {
+  const at64 = (name: string) => results[name]?.find((r) => r.connections === 64);
+  const tf = at64('taskfleet');
+  return {
+    scenario: opts.part === 'single' ? 'ingest' : 'ingest-batch',
+    date: new Date().toISOString(),
+    machine: { ...machineFacts(), postgres: db.serverVersion, database: db.embedded ? 'embedded (fsync on)' : 'DATABASE_URL' },
+    options: opts,
+    single: results,
+    batch: batch
+      ? {
+          tasksPerSecond: batch.rps * opts.batchSize,
+          batchSize: opts.batchSize,
+          p99: batch.p99,
+          non2xx: batch.non2xx,
+          rawInsertTasksPerSecond: rawInsert,
+        }
+      : null,
+    rssMb: rss,
+    targets: {
+      vsNaive: tf && at64('naive') ? tf.rps / (at64('naive')?.rps ?? 1) : null,
+      vsCeiling: tf && at64('ceiling') ? tf.rps / (at64('ceiling')?.rps ?? 1) : null,
+      p99At64: tf?.p99 ?? null,
+    },
+  };
+}
+
+export async function ingest(opts: IngestOptions, log: Log) {
   const db = await benchDatabase();
   const results: Record<string, LoadResult[]> = { ceiling: [], naive: [], taskfleet: [] };
   const rss: Record<string, number> = {};
   try {
-    const key = await withClient(
-      db.url,
-      async (c) => (await createApiKey((t, v) => c.query(t, v), { name: 'bench', scopes: ['submit'] })).key,
-    );
-    const targets = [
-      { name: 'ceiling', script: 'bench/servers/ceiling.ts', env: {}, headers: {} },
-      { name: 'naive', script: 'bench/servers/naive.ts', env: { DATABASE_URL: db.url }, headers: {} },
-      {
-        name: 'taskfleet',
-        script: 'apps/api/src/main.ts',
-        env: { DATABASE_URL: db.url, API_AUTH: 'required', API_RATE_LIMIT_PER_SECOND: '0', NODE_ENV: 'production' },
-        headers: { authorization: `Bearer ${key}` },
-      },
-    ] as const;
-    for (const target of opts.part === 'single' ? targets : []) {
-      const proc = await startProcess(target.script, target.env);
-      try {
-        log(`${target.name}: warm-up ${opts.warmupSeconds}s`);
-        await load({
-          url: proc.url,
-          path: '/v1/queues/noop/tasks',
-          body: BODY,
-          connections: 64,
-          seconds: opts.warmupSeconds,
-          headers: target.headers,
-        });
-        for (const connections of opts.connections) {
-          log(`${target.name}: ${connections} connections for ${opts.seconds}s`);
-          const r = await load({
-            url: proc.url,
-            path: '/v1/queues/noop/tasks',
-            body: BODY,
-            connections,
-            seconds: opts.seconds,
-            headers: target.headers,
-          });
-          results[target.name]?.push(r);
-          log(`  → ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
-        }
-        rss[target.name] = Math.round(await proc.rssMb());
-      } finally {
-        await proc.stop();
+    const targets = singleTargets(db.url, await submitKey(db.url));
+    if (opts.part === 'single') {
+      for (const target of targets) {
+        const { runs, rssMb } = await measureTarget(target, opts, log);
+        results[target.name]?.push(...runs);
+        rss[target.name] = rssMb;
+        if (target.name !== 'ceiling') await emptyQueue(db.url);
       }
-      if (target.name !== 'ceiling') await withClient(db.url, (c) => c.query('TRUNCATE pgboss.job_common'));
+      return ingestSummary(opts, db, results, rss, undefined, 0);
     }
 
     // Batch endpoint vs raw boss.insert, both in batches of opts.batchSize.
     const tasks = Array.from({ length: opts.batchSize }, (_, i) => ({ payload: { echo: i } }));
-    if (opts.part === 'single') return finish(undefined, 0);
-    const api = await startProcess('apps/api/src/main.ts', targets[2].env);
-    let batch: LoadResult;
-    try {
-      log(`batch endpoint: ${opts.batchSize} tasks/request, 8 connections for ${opts.batchSeconds}s`);
-      await load({
-        url: api.url,
-        path: '/v1/queues/noop/tasks:batch',
-        body: JSON.stringify({ tasks }),
-        connections: 8,
-        seconds: 2,
-        headers: targets[2].headers,
-      });
-      batch = await load({
-        url: api.url,
-        path: '/v1/queues/noop/tasks:batch',
-        body: JSON.stringify({ tasks }),
-        connections: 8,
-        seconds: opts.batchSeconds,
-        headers: targets[2].headers,
-      });
-      log(`  → ${batch.rps * opts.batchSize} tasks/s (p99 ${batch.p99} ms per request)`);
-    } finally {
-      await api.stop();
-    }
-    await withClient(db.url, (c) => c.query('TRUNCATE pgboss.job_common'));
-    log(`raw boss.insert: ${opts.batchSize} rows/statement, 8 concurrent for ${opts.batchSeconds}s`);
-    const boss = new PgBoss({ connectionString: db.url, max: 10, supervise: false, schedule: false, migrate: false });
-    boss.on('error', () => {});
-    await boss.start();
-    let inserted = 0;
-    const until = Date.now() + opts.batchSeconds * 1000;
-    const rows = tasks.map((t) => ({ data: { payload: t.payload, meta: { submitter: null } } }));
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (Date.now() < until) {
-          await boss.insert('noop', rows);
-          inserted += rows.length;
-        }
-      }),
-    );
-    await boss.stop({ graceful: false });
-    const rawInsert = Math.round(inserted / opts.batchSeconds);
-    log(`  → ${rawInsert} tasks/s`);
-    return finish(batch, rawInsert);
+    const batch = await measureBatchEndpoint(targets[2], tasks, opts, log);
+    await emptyQueue(db.url);
+    const rawInsert = await measureRawInsert(db.url, tasks, opts, log);
+    return ingestSummary(opts, db, results, rss, batch, rawInsert);
   } finally {
     await db.stop();
   }
-
-  function finish(batch: LoadResult | undefined, rawInsert: number) {
-    const at64 = (name: string) => results[name]?.find((r) => r.connections === 64);
-    const tf = at64('taskfleet');
-    const summary = {
-      scenario: opts.part === 'single' ? 'ingest' : 'ingest-batch',
-      date: new Date().toISOString(),
-      machine: { ...machineFacts(), postgres: db.serverVersion, database: db.embedded ? 'embedded (fsync on)' : 'DATABASE_URL' },
-      options: opts,
-      single: results,
-      batch: batch
-        ? {
-            tasksPerSecond: batch.rps * opts.batchSize,
-            batchSize: opts.batchSize,
-            p99: batch.p99,
-            non2xx: batch.non2xx,
-            rawInsertTasksPerSecond: rawInsert,
-          }
-        : null,
-      rssMb: rss,
-      targets: {
-        vsNaive: tf && at64('naive') ? tf.rps / (at64('naive')?.rps ?? 1) : null,
-        vsCeiling: tf && at64('ceiling') ? tf.rps / (at64('ceiling')?.rps ?? 1) : null,
-        p99At64: tf?.p99 ?? null,
-      },
-    };
-    return summary;
-  }
 }
 
-export async function runIngest(opts: IngestOptions, log: (line: string) => void) {
+export async function runIngest(opts: IngestOptions, log: Log) {
   const summary = await ingest(opts, log);
   const file = await writeResult(summary.scenario, summary);
   if (summary.batch) {

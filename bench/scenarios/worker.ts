@@ -8,8 +8,8 @@ import { benchDatabase, machineFacts, type Proc, startProcess, writeResult } fro
 import { countState, prefill, summarize, withClient } from '../lib/jobs.ts';
 import { writeChart } from '../lib/report.ts';
 import { barChart } from '../lib/svg.ts';
-import { uuidv7 } from '../../apps/api/src/enqueue/uuid7.ts';
-import { insertTasks } from '../../apps/api/src/sql/insert-tasks.ts';
+import { uuidv7 } from '@taskfleet/core';
+import { insertTasks } from '@taskfleet/core';
 
 export interface WorkerBenchOptions {
   latencySamples: number;

@@ -8,7 +8,7 @@
 import { defineTask } from '@taskfleet/core';
 import pg from 'pg';
 import { z } from 'zod';
-import type { TaskContext } from '../../apps/worker/src/handlers/types.ts';
+import type { TaskContext } from '@taskfleet/worker';
 
 export const ledgerTask = defineTask({
   name: 'test.ledger',

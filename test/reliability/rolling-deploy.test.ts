@@ -1,7 +1,8 @@
 /**
  * Rolling deploy: two API replicas under load are SIGTERMed and replaced one at a time (the test is
- * the balancer: it routes to live replicas and moves on when a connection is refused). Clients see
- * nothing but 2xx and retryable 503s; every replica exits 0; no acknowledged task is lost.
+ * the balancer: it keeps routing to a draining replica for a second, then deregisters it as a health
+ * check would, and moves on when a connection is refused). Clients see nothing but 2xx and
+ * retryable 503s; every replica exits 0; no acknowledged task is lost.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLedgerTable, drained, Fleet, startLoad } from '../../test-support/chaos.ts';

@@ -11,7 +11,9 @@ import {
   type Config,
   createQueueStatsExporter,
   healthRoutes,
+  insertTasks,
   type Logger,
+  ping,
   metricsRoute,
   type QueueStatsExporter,
 } from '@taskfleet/core';
@@ -19,6 +21,7 @@ import { Hono } from 'hono';
 import type { PgBoss } from 'pg-boss';
 import type { Registry } from 'prom-client';
 import { GroupCommitter } from './enqueue/group-commit.ts';
+import type { AppEnv } from './env.ts';
 import { type ApiMetrics, createApiMetrics } from './metrics.ts';
 import { authenticate } from './middleware/auth.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
@@ -26,11 +29,12 @@ import { requestContext } from './middleware/request-context.ts';
 import { errorHandler, problemResponse } from './problem.ts';
 import { DepthShedder, queueDepthCache } from './queue-stats.ts';
 import { docsRoutes } from './routes/docs.ts';
+import { enqueueRoutes } from './routes/enqueue.ts';
 import { fleetRoutes } from './routes/fleet.ts';
 import { queueRoutes } from './routes/queues.ts';
+import { taskOpsRoutes } from './routes/task-ops.ts';
+import { taskReadRoutes } from './routes/tasks.ts';
 import { uiRoutes } from './routes/ui.ts';
-import { taskRoutes } from './routes/tasks.ts';
-import { insertTasks } from './sql/insert-tasks.ts';
 
 export interface ApiDeps {
   config: Config;
@@ -42,7 +46,7 @@ export interface ApiDeps {
 }
 
 export interface Api {
-  app: Hono;
+  app: Hono<AppEnv>;
   /** Flushes pending group commits and refuses new ones (graceful shutdown). */
   close(): Promise<void>;
   committer: GroupCommitter;
@@ -75,19 +79,21 @@ export function createApi(deps: ApiDeps): Api {
   queueStats.start();
   const stats = queueDepthCache(executeSql);
 
-  const app = new Hono();
+  const app = new Hono<AppEnv>();
   app.use('*', requestContext(logger, metrics));
-  app.route('/', healthRoutes({ pingDatabase: async () => void (await executeSql('SELECT 1')), isDraining: deps.isDraining }));
+  app.route('/', healthRoutes({ pingDatabase: () => ping(executeSql), isDraining: deps.isDraining }));
   app.route('/', metricsRoute(deps.metrics));
-  app.route('/', docsRoutes(config.api.publicUrl));
+  app.route('/', docsRoutes(config));
   app.route('/', uiRoutes());
   app.use('/v1/*', authenticate(config, executeSql));
   app.use(
     '/v1/*',
     rateLimit(config, () => metrics.shed.inc({ reason: 'rate_limit' })),
   );
-  app.route('/', taskRoutes({ config, boss, executeSql, committer, shedder, metrics, logger, isDraining: deps.isDraining }));
-  app.route('/', queueRoutes(stats));
+  app.route('/', enqueueRoutes({ config, executeSql, committer, metrics, shedder, isDraining: deps.isDraining }));
+  app.route('/', taskReadRoutes({ config, executeSql }));
+  app.route('/', taskOpsRoutes({ config, boss, executeSql, logger }));
+  app.route('/', queueRoutes({ config, executeSql, stats, logger }));
   app.route('/', fleetRoutes({ executeSql, queueStats }));
   app.notFound((c) =>
     problemResponse(c, {
@@ -113,6 +119,6 @@ export function createApi(deps: ApiDeps): Api {
 }
 
 /** The Hono app alone (route tests). */
-export function createApp(deps: ApiDeps): Hono {
+export function createApp(deps: ApiDeps): Hono<AppEnv> {
   return createApi(deps).app;
 }

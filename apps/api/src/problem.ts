@@ -7,6 +7,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger, FieldError, Problem } from '@taskfleet/core';
+import type { AppEnv } from './env.ts';
 
 export type { FieldError, Problem } from '@taskfleet/core';
 
@@ -76,8 +77,8 @@ export const problems = {
     new ApiError(503, 'unavailable', 'Service unavailable', detail, { headers: { 'retry-after': String(retryAfterSeconds) } }),
 };
 
-export function problemResponse(c: Context, problem: Problem, headers: Record<string, string> = {}): Response {
-  const requestId = c.get('requestId' as never) as string | undefined;
+export function problemResponse(c: Context<AppEnv>, problem: Problem, headers: Record<string, string> = {}): Response {
+  const requestId = c.get('requestId');
   return new Response(JSON.stringify({ ...problem, ...(requestId ? { requestId } : {}) }), {
     status: problem.status,
     headers: { 'content-type': 'application/problem+json', ...headers },
@@ -98,8 +99,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 
 /** `app.onError`: every thrown thing becomes a problem+json response. */
 export function errorHandler(logger: Logger) {
-  return (err: Error, c: Context): Response => {
-    const log = (c.get('log' as never) as (() => Logger) | undefined)?.() ?? logger;
+  return (err: Error, c: Context<AppEnv>): Response => {
+    // `log` is unset only if the request context middleware has not run.
+    const log = c.get('log')?.() ?? logger;
     if (err instanceof ApiError) return problemResponse(c, err.toProblem(), err.headers);
     if (err instanceof HTTPException) {
       return problemResponse(c, { type: `${TYPE_BASE}http-${err.status}`, title: err.message || 'HTTP error', status: err.status });

@@ -5,7 +5,7 @@
  */
 import type { ExecuteSql } from '@taskfleet/core';
 import type { Logger } from '@taskfleet/core';
-import { type QueueDepthRow, queueDepths, readyDepthUpTo } from './sql/queues.ts';
+import { type QueueDepthRow, queueDepths, readyDepthUpTo } from '@taskfleet/core';
 
 /**
  * A value loaded by a query that is too costly for the request path, single-flight and served

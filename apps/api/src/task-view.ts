@@ -1,6 +1,6 @@
 /** The public JSON shape of a task (status endpoint, listings, enqueue answers). */
 import { deadLetterQueueFor, isDeadLetterQueue, priorityName, type TaskView, taskState } from '@taskfleet/core';
-import type { TaskRow } from './sql/tasks.ts';
+import type { TaskRow } from '@taskfleet/core';
 
 export type { TaskView } from '@taskfleet/core';
 

@@ -41,7 +41,20 @@ async function cli(args: string[], env: Record<string, string> = {}) {
 
 describe('taskfleet CLI', () => {
   it('has --help for every command', async () => {
-    for (const command of ['enqueue', 'get', 'tasks', 'cancel', 'retry', 'queues', 'workers', 'dlq', 'apikey', 'migrate', 'start']) {
+    for (const command of [
+      'enqueue',
+      'get',
+      'tasks',
+      'cancel',
+      'retry',
+      'queues',
+      'queue',
+      'workers',
+      'dlq',
+      'apikey',
+      'migrate',
+      'start',
+    ]) {
       const r = await cli([command, '--help']);
       expect(r.code, command).toBe(EXIT.ok);
       expect(r.stdout, command).toMatch(new RegExp(`usage: taskfleet ${command}`));
@@ -52,6 +65,21 @@ describe('taskfleet CLI', () => {
     expect((await cli(['enqueue', 'noop', '{not json'])).code).toBe(EXIT.usage);
     expect((await cli(['tasks', 'noop', '--limit', 'ten'])).code).toBe(EXIT.usage);
     expect((await cli(['queues', '--bogus'])).code).toBe(EXIT.usage);
+  });
+
+  it('pauses, limits, shows and resumes a queue', async () => {
+    const set = await cli(['queue', 'set', 'noop', '--paused', '--concurrency', '20', '--rate', '500/10s', '--json']);
+    expect(set.code, set.stderr).toBe(EXIT.ok);
+    expect(JSON.parse(set.stdout).settings).toEqual({ paused: true, concurrency: 20, rate: { limit: 500, periodSeconds: 10 } });
+    const shown = await cli(['queue', 'show', 'noop']);
+    expect(shown.stdout).toMatch(/noop: paused; concurrency 20; rate 500 per 10 s/);
+    const resumed = await cli(['queue', 'set', 'noop', '--resume', '--concurrency', 'none', '--rate', 'none']);
+    expect(resumed.stdout).toMatch(/noop: running; concurrency unlimited; rate unlimited/);
+    expect((await cli(['queue', 'set', 'noop'])).code).toBe(EXIT.usage);
+    expect((await cli(['queue', 'set', 'noop', '--rate', 'fast'])).code).toBe(EXIT.usage);
+    expect((await cli(['queue', 'set', 'noop', '--paused', '--resume'])).code).toBe(EXIT.usage);
+    expect((await cli(['queue', 'set', 'nope', '--paused'])).code).toBe(EXIT.notFound);
+    expect((await cli(['queue', 'set', 'noop', '--concurrency', '0'])).code).toBe(EXIT.refused);
   });
 
   it('enqueues, shows, lists, cancels and retries', async () => {

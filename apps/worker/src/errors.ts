@@ -41,6 +41,14 @@ export class ShutdownError extends Error {
   }
 }
 
+/** The task was cancelled (API or CLI) while it ran: it ends `cancelled`, not retried. */
+export class CancelledError extends Error {
+  constructor() {
+    super('the task was cancelled while it ran');
+    this.name = 'CancelledError';
+  }
+}
+
 /** Anything thrown, as an Error (catch sites receive `unknown`). */
 export function coerceError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;

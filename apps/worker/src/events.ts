@@ -21,6 +21,7 @@ export interface WorkerEventMap {
     },
   ];
   'job:abandoned': [{ queue: string; id: string }];
+  'job:cancelled': [{ queue: string; id: string; seconds: number }];
   'fetch:error': [{ queue: string; error: Error }];
   'settle:error': [{ queue: string; error: Error; jobs: number }];
 }

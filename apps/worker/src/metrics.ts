@@ -7,8 +7,10 @@ import type { Slots } from './slots.ts';
 const RUN_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 15, 60, 300, 1800, 3600];
 
-export function observeWorker(registry: Registry, events: WorkerEvents, slots: Slots, queues: string[]): void {
-  const labels = ['queue'] as const;
+const labels = ['queue'] as const;
+
+/** The per-job series (counters and histograms by queue). */
+function jobSeries(registry: Registry) {
   const started = new Counter({ name: METRICS.jobsStarted, help: 'Job attempts started', labelNames: labels, registers: [registry] });
   const completed = new Counter({ name: METRICS.jobsCompleted, help: 'Jobs completed', labelNames: labels, registers: [registry] });
   const failed = new Counter({
@@ -55,6 +57,11 @@ export function observeWorker(registry: Registry, events: WorkerEvents, slots: S
     labelNames: labels,
     registers: [registry],
   });
+  return { started, completed, failed, retried, dead, run, wait, fetchErrors, abandoned };
+}
+
+/** Gauges read from the slots at scrape time. */
+function slotGauges(registry: Registry, slots: Slots, queues: string[]): void {
   new Gauge({
     name: METRICS.jobsActive,
     help: 'Jobs running now',
@@ -75,6 +82,11 @@ export function observeWorker(registry: Registry, events: WorkerEvents, slots: S
       this.set({ kind: 'reserved_critical' }, slots.reserved);
     },
   });
+}
+
+export function observeWorker(registry: Registry, events: WorkerEvents, slots: Slots, queues: string[]): void {
+  const { started, completed, failed, retried, dead, run, wait, fetchErrors, abandoned } = jobSeries(registry);
+  slotGauges(registry, slots, queues);
   for (const q of queues) {
     started.inc({ queue: q }, 0);
     completed.inc({ queue: q }, 0);

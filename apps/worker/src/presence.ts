@@ -5,7 +5,7 @@
  * publish deletes rows older than an hour.
  */
 import { hostname } from 'node:os';
-import type { ExecuteSql, Logger } from '@taskfleet/core';
+import { deletePresence, type ExecuteSql, type Logger, prunePresence, upsertPresence } from '@taskfleet/core';
 
 export interface PresenceOptions {
   executeSql: ExecuteSql;
@@ -27,14 +27,8 @@ export class Presence {
 
   async publish(): Promise<void> {
     const { executeSql, id, queues, concurrency } = this.#o;
-    await executeSql(
-      `INSERT INTO taskfleet.workers (id, hostname, pid, queues, concurrency, active)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (id) DO UPDATE SET active = EXCLUDED.active, queues = EXCLUDED.queues, concurrency = EXCLUDED.concurrency,
-         pid = EXCLUDED.pid, hostname = EXCLUDED.hostname, seen_at = now()`,
-      [id, hostname(), process.pid, queues, concurrency, this.#o.active()],
-    );
-    await executeSql(`DELETE FROM taskfleet.workers WHERE seen_at < now() - interval '1 hour'`);
+    await upsertPresence(executeSql, { id, hostname: hostname(), pid: process.pid, queues, concurrency, active: this.#o.active() });
+    await prunePresence(executeSql);
   }
 
   start(): void {
@@ -47,8 +41,8 @@ export class Presence {
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
-    await this.#o
-      .executeSql('DELETE FROM taskfleet.workers WHERE id = $1', [this.#o.id])
-      .catch((err: unknown) => this.#o.logger.debug({ err }, 'worker presence not removed'));
+    await deletePresence(this.#o.executeSql, this.#o.id).catch((err: unknown) =>
+      this.#o.logger.debug({ err }, 'worker presence not removed'),
+    );
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The fetch loop of one queue (pg-boss `work()` sleeps a whole polling interval after every fetch;
- * this one does not): claim (`sql/claim.ts`) as many jobs as there are free slots, claim again at
+ * this one does not): claim (store `claim.ts`) as many jobs as there are free slots, claim again at
  * once while jobs keep coming, and sleep only when the queue came back empty — until a NOTIFY for
  * the queue, a freed slot, or the polling backstop. Slots reserved for critical tasks are claimed with
  * `minPriority = critical`, so lower work never takes them.
@@ -9,10 +9,10 @@ import { PRIORITIES } from '@taskfleet/core';
 import { coerceError } from './errors.ts';
 import type { WorkerEvents } from './events.ts';
 import type { Slots } from './slots.ts';
-import type { ClaimedJob } from './sql/claim.ts';
+import type { ClaimedJob, ClaimResult } from '@taskfleet/core';
 
 /** Claim up to `limit` ready jobs of a queue (only those at or above `minPriority` when given). */
-export type Claim = (queue: string, limit: number, minPriority?: number) => Promise<ClaimedJob[]>;
+export type Claim = (queue: string, limit: number, minPriority?: number) => Promise<ClaimResult>;
 
 export interface QueueLoopDeps {
   queue: string;
@@ -21,8 +21,8 @@ export interface QueueLoopDeps {
   events: WorkerEvents;
   fetchBatch: number;
   pollIntervalMs: number;
-  /** Run a claimed job; the slot is already taken and is released when this settles. */
-  dispatch: (job: ClaimedJob, critical: boolean) => void;
+  /** Hand a claimed job to its owner, which counts its slot before returning (job-owner.ts). */
+  take: (job: ClaimedJob) => void;
 }
 
 export class QueueLoop {
@@ -41,6 +41,8 @@ export class QueueLoop {
   /** NOTIFYs (and stops) seen: one arriving while a claim is in flight must not be lost to its result. */
   #notified = 0;
   #unsubscribe: (() => void) | undefined;
+  /** Until when the queue's rate limit holds claims back (performance.now() ms); a NOTIFY clears it. */
+  #throttledUntil = 0;
 
   constructor(deps: QueueLoopDeps) {
     this.#d = deps;
@@ -56,6 +58,7 @@ export class QueueLoop {
    * (between a fetch and its sleep), so a wake-up is never lost to that race.
    */
   wake(): void {
+    this.#throttledUntil = 0; // a NOTIFY may be a settings change (resume, a higher rate)
     this.#lookCritical = true;
     this.#notified++;
     this.#nudge();
@@ -78,13 +81,7 @@ export class QueueLoop {
 
   /** Take slots for jobs claimed on this queue's behalf (by a settle statement) and run them. */
   accept(jobs: ClaimedJob[]): void {
-    for (const job of jobs) this.#take(job);
-  }
-
-  #take(job: ClaimedJob): void {
-    const critical = job.priority >= PRIORITIES.critical;
-    this.#d.slots.acquire(this.#d.queue, critical);
-    this.#d.dispatch(job, critical);
+    for (const job of jobs) this.#d.take(job);
   }
 
   /** Stop claiming; resolves when the loop has exited (running jobs are not waited for). */
@@ -128,6 +125,11 @@ export class QueueLoop {
     while (!this.#stopped) {
       // Let every completion of the same settle batch release its slot before looking.
       await new Promise((r) => setImmediate(r));
+      const held = this.#throttledUntil - performance.now();
+      if (held > 0) {
+        await this.#sleep(Math.min(held, this.#d.pollIntervalMs)); // a freed slot wakes this; it looks again
+        continue;
+      }
       this.#woken = false; // what happened up to now is seen by the room check below
       let room = slots.room(queue);
       if (lastFull && room.nonCritical > 0 && room.nonCritical < lowWater) {
@@ -150,8 +152,9 @@ export class QueueLoop {
       const notifiedBefore = this.#notified;
       const batchSize = Math.min(maxBatch, criticalOnly ? room.any : room.nonCritical);
       let jobs: ClaimedJob[];
+      let throttle: ClaimResult['throttle'];
       try {
-        jobs = await claim(queue, batchSize, criticalOnly ? PRIORITIES.critical : undefined);
+        ({ claimed: jobs, throttle } = await claim(queue, batchSize, criticalOnly ? PRIORITIES.critical : undefined));
         this.#errors = 0;
       } catch (err) {
         // Database down or overloaded: back off (up to 5 s) and try again; never exit.
@@ -165,8 +168,13 @@ export class QueueLoop {
       lastFull = jobs.length === batchSize;
       // A full batch: more may be waiting; a NOTIFY during the claim: a new job may have missed it.
       this.#lookCritical = lastFull || this.#notified !== notifiedBefore;
-      for (const job of jobs) this.#take(job);
-      if (jobs.length === 0) await this.#sleep(this.#d.pollIntervalMs);
+      for (const job of jobs) this.#d.take(job);
+      if (throttle?.retryAfterMs != null) {
+        // The queue's rate limit: look again when it lets the next start through.
+        this.#throttledUntil = performance.now() + throttle.retryAfterMs + 1;
+        continue;
+      }
+      if (jobs.length === 0 || throttle) await this.#sleep(this.#d.pollIntervalMs);
     }
   }
 }

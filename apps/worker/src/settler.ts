@@ -5,9 +5,9 @@
  * the queue loop says how many of the freed slots to refill and takes the claimed jobs into them.
  * A slot is released only after its job is settled, so a replica never holds more jobs than slots.
  */
-import type { ClaimedJob, Completion } from './sql/claim.ts';
+import type { ClaimedJob, ClaimResult, Completion } from '@taskfleet/core';
 
-export type CompleteAndClaim = (queue: string, items: Completion[], claim: number) => Promise<{ settled: string[]; claimed: ClaimedJob[] }>;
+export type CompleteAndClaim = (queue: string, items: Completion[], claim: number) => Promise<ClaimResult>;
 
 /** The queue loops' side of a refill. */
 export interface Refill {

@@ -3,35 +3,40 @@
  * (p-limit), the job runner, batched settling, heartbeats, LISTEN/NOTIFY wake-ups, health and
  * metrics. `main.ts` gives it real dependencies; tests give it a test database.
  */
-import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
+  type ClaimedJob,
+  claimJobs,
+  completeAndClaim,
   type Config,
+  type ExecutePrepared,
   executorOf,
   getTaskDefinition,
   healthRoutes,
   type Logger,
   metricsRoute,
-  PGBOSS_SCHEMA,
+  CANCEL_CHANNEL,
+  NOTIFY_CHANNEL,
+  ping,
   createQueueStatsExporter,
   taskNames,
   trackResource,
 } from '@taskfleet/core';
 import { Hono } from 'hono';
-import pLimit from 'p-limit';
 import type { PgBoss } from 'pg-boss';
 import type { Registry } from 'prom-client';
 import { coerceError, ShutdownError } from './errors.ts';
 import { WorkerEvents } from './events.ts';
 import { createHandlers, type Handlers } from './handlers/index.ts';
 import type { HandlerEntry } from './handlers/types.ts';
+import { Heartbeats } from './heartbeats.ts';
+import { JobOwner } from './job-owner.ts';
 import { JobRunner } from './job-runner.ts';
 import { observeWorker } from './metrics.ts';
 import { Presence } from './presence.ts';
 import { QueueLoop } from './queue-loop.ts';
 import { Settler } from './settler.ts';
 import { Slots } from './slots.ts';
-import { type ClaimedJob, claimJobs, completeAndClaim } from './sql/claim.ts';
 
 export interface WorkerDeps {
   config: Config;
@@ -55,18 +60,13 @@ export interface Worker {
   stop(graceSeconds?: number): Promise<void>;
 }
 
-/** pg-boss's NOTIFY channel for a schema (the payload is the queue name). */
-export function notifyChannel(schema = PGBOSS_SCHEMA): string {
-  return `pgboss_${createHash('sha224').update(schema).digest('hex').slice(0, 24)}`;
-}
-
 /** Connections a replica needs: one fetch per queue, settling, failures, heartbeats, maintenance. */
 export function connectionsNeeded(queues: number): number {
   return queues + 4;
 }
 
-export function createWorker(deps: WorkerDeps): Worker {
-  const { config, boss, logger } = deps;
+/** The queues this replica drains (WORKER_QUEUES, else every task type), checked against its pool. */
+function queuesOf(config: Config): string[] {
   const queues = config.worker.queues ?? taskNames();
   const unknown = queues.filter((q) => !getTaskDefinition(q));
   if (unknown.length) throw new Error(`WORKER_QUEUES names unknown queue(s): ${unknown.join(', ')}`);
@@ -75,7 +75,86 @@ export function createWorker(deps: WorkerDeps): Worker {
       `WORKER_DB_POOL_SIZE=${config.worker.poolSize} is too small for ${queues.length} queue(s): a replica needs at least ${connectionsNeeded(queues.length)} connections (one fetch loop per queue + 4)`,
     );
   }
+  return queues;
+}
+
+/**
+ * LISTEN on pg-boss's channel (a NOTIFY wakes its queue's loop, a reconnect wakes them all) and on
+ * taskfleet's cancel channel (the replica running a cancelled task aborts its handler).
+ */
+async function listenForWork(
+  boss: PgBoss,
+  loops: Map<string, QueueLoop>,
+  runner: JobRunner,
+  logger: Logger,
+): Promise<{ close(): Promise<void> }[]> {
   const db = boss.getDb();
+  if (!db.listen) return [];
+  const listeners: { close(): Promise<void> }[] = [];
+  const wakeAll = () => {
+    for (const loop of loops.values()) loop.wake();
+  };
+  const onCancel = (payload: string) => {
+    try {
+      const { queue, id } = JSON.parse(payload) as { queue: string; id: string };
+      if (runner.cancel(queue, id)) logger.info({ queue, jobId: id }, 'cancel received: aborting the running handler');
+    } catch (err) {
+      logger.warn({ err: coerceError(err), payload }, 'unreadable cancel notification');
+    }
+  };
+  try {
+    listeners.push(await db.listen(NOTIFY_CHANNEL, (queue) => loops.get(queue)?.wake(), wakeAll));
+    listeners.push(await db.listen(CANCEL_CHANNEL, onCancel, () => undefined));
+  } catch (err) {
+    logger.warn({ err: coerceError(err) }, 'LISTEN unavailable; relying on polling (a cancel then waits for the deadline)');
+  }
+  return listeners;
+}
+
+function logWorkerEvents(events: WorkerEvents, logger: Logger): void {
+  events.on('fetch:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'fetch failed; backing off'));
+  events.on('settle:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'settling failed'));
+  events.on('job:abandoned', ({ queue, id }) =>
+    logger.error({ queue, jobId: id }, 'handler ignored its abort signal; slot released and job failed'),
+  );
+}
+
+/** Let held jobs finish for up to `graceSeconds`, then abort the rest back into their queues. */
+async function drainWithGrace(owner: JobOwner, runner: JobRunner, graceSeconds: number, logger: Logger): Promise<void> {
+  const graceful = await Promise.race([
+    owner.drain().then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), graceSeconds * 1000).unref()),
+  ]);
+  if (!graceful) {
+    logger.warn({ running: runner.running.size }, 'grace period over: aborting running jobs back into their queues');
+    await owner.drain(new ShutdownError());
+  }
+}
+
+/** One fetch loop per queue; what a loop claims goes to the job owner. */
+function queueLoops(
+  queues: string[],
+  d: { config: Config; executeSql: ExecutePrepared; slots: Slots; events: WorkerEvents; owner: JobOwner },
+): Map<string, QueueLoop> {
+  return new Map<string, QueueLoop>(
+    queues.map((queue): [string, QueueLoop] => [
+      queue,
+      new QueueLoop({
+        queue,
+        claim: (q, limit, minPriority) => claimJobs(d.executeSql, q, limit, minPriority),
+        slots: d.slots,
+        events: d.events,
+        fetchBatch: d.config.worker.fetchBatch,
+        pollIntervalMs: d.config.worker.pollIntervalMs,
+        take: (job: ClaimedJob) => d.owner.take(queue, job),
+      }),
+    ]),
+  );
+}
+
+export function createWorker(deps: WorkerDeps): Worker {
+  const { config, boss, logger } = deps;
+  const queues = queuesOf(config);
   const executeSql = executorOf(boss);
   const events = new WorkerEvents();
   const slots = new Slots(config.worker.concurrency, config.worker.criticalReservedSlots, config.worker.queueConcurrency);
@@ -84,41 +163,18 @@ export function createWorker(deps: WorkerDeps): Worker {
     limitFor: (queue, freed) => loops.get(queue)?.refillLimit(freed) ?? 0,
     accept: (queue, jobs) => loops.get(queue)?.accept(jobs),
   });
-  const runner = new JobRunner({ config, boss, executeSql, handlers, settler, events, logger });
-  const limit = pLimit(config.worker.concurrency);
-  const inflight = new Set<Promise<void>>();
+  const runner = new JobRunner({ config, boss, handlers, settler, events, logger });
+  const owner = new JobOwner({ slots, runner, settler, logger });
   let draining = false;
   let started = false;
-  let listener: { close(): Promise<void> } | undefined;
-  let heartbeat: NodeJS.Timeout | undefined;
+  let listeners: { close(): Promise<void> }[] = [];
   let release: (() => void) | undefined;
 
-  const dispatch = (queue: string) => (job: ClaimedJob, critical: boolean) => {
-    const p: Promise<void> = limit(() => runner.run(queue, job))
-      .catch((err: unknown) => logger.error({ err: coerceError(err), queue, jobId: job.id }, 'job runner failed'))
-      .finally(() => {
-        inflight.delete(p);
-        slots.release(queue, critical);
-      });
-    inflight.add(p);
-  };
-  const loops = new Map(
-    queues.map((queue) => [
-      queue,
-      new QueueLoop({
-        queue,
-        claim: (q, limit, minPriority) => claimJobs(executeSql, q, limit, minPriority),
-        slots,
-        events,
-        fetchBatch: config.worker.fetchBatch,
-        pollIntervalMs: config.worker.pollIntervalMs,
-        dispatch: dispatch(queue),
-      }),
-    ]),
-  );
+  const loops = queueLoops(queues, { config, executeSql, slots, events, owner });
 
   observeWorker(deps.metrics, events, slots, queues);
   const queueStats = createQueueStatsExporter({ config, executeSql, registry: deps.metrics, logger });
+  const heartbeats = new Heartbeats({ boss, runner, logger });
   const presence = new Presence({
     executeSql,
     logger,
@@ -128,30 +184,10 @@ export function createWorker(deps: WorkerDeps): Worker {
     active: () => slots.active,
     intervalMs: config.queueStatsIntervalSeconds * 1000,
   });
-  events.on('fetch:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'fetch failed; backing off'));
-  events.on('settle:error', ({ queue, error }) => logger.warn({ queue, err: error }, 'settling failed'));
-  events.on('job:abandoned', ({ queue, id }) =>
-    logger.error({ queue, jobId: id }, 'handler ignored its abort signal; slot released and job failed'),
-  );
-
-  /** Touch running jobs whose queue expects heartbeats, at half their interval. */
-  async function beat(): Promise<void> {
-    const now = Date.now();
-    const due = new Map<string, { id: string; retryCount: number }[]>();
-    for (const job of runner.running.values()) {
-      if (!job.heartbeatSeconds || now - job.lastTouch < (job.heartbeatSeconds * 1000) / 2) continue;
-      job.lastTouch = now;
-      const list = due.get(job.queue) ?? [];
-      list.push({ id: job.id, retryCount: job.retryCount });
-      due.set(job.queue, list);
-    }
-    for (const [queue, attempts] of due) {
-      await boss.touch(queue, attempts).catch((err: unknown) => logger.warn({ err: coerceError(err), queue }, 'heartbeat failed'));
-    }
-  }
+  logWorkerEvents(events, logger);
 
   const http = new Hono();
-  http.route('/', healthRoutes({ pingDatabase: async () => void (await executeSql('SELECT 1')), isDraining: () => draining || !started }));
+  http.route('/', healthRoutes({ pingDatabase: () => ping(executeSql), isDraining: () => draining || !started }));
   http.route('/', metricsRoute(deps.metrics));
 
   return {
@@ -163,21 +199,8 @@ export function createWorker(deps: WorkerDeps): Worker {
       if (started) return;
       started = true;
       release = trackResource('worker', `worker:${queues.join(',')}`);
-      if (db.listen) {
-        try {
-          listener = await db.listen(
-            notifyChannel(),
-            (queue) => loops.get(queue)?.wake(),
-            () => {
-              for (const loop of loops.values()) loop.wake();
-            },
-          );
-        } catch (err) {
-          logger.warn({ err: coerceError(err) }, 'LISTEN unavailable; relying on polling');
-        }
-      }
-      heartbeat = setInterval(() => void beat(), 2000);
-      heartbeat.unref();
+      listeners = await listenForWork(boss, loops, runner, logger);
+      heartbeats.start();
       for (const loop of loops.values()) loop.start();
       queueStats.start();
       presence.start();
@@ -187,26 +210,12 @@ export function createWorker(deps: WorkerDeps): Worker {
       if (!started || draining) return;
       draining = true;
       await Promise.all([...loops.values()].map((l) => l.stop()));
-      // Settle statements may have claimed successors before the loops stopped: wait for those too.
-      const all = async (abort?: Error) => {
-        do {
-          if (abort) runner.abortAll(abort);
-          await Promise.all([...inflight]);
-          await settler.drain();
-        } while (inflight.size > 0);
-      };
-      const graceful = await Promise.race([
-        all().then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), graceSeconds * 1000).unref()),
-      ]);
-      if (!graceful) {
-        logger.warn({ running: runner.running.size }, 'grace period over: aborting running jobs back into their queues');
-        await all(new ShutdownError());
-      }
+      // Settle statements may have claimed successors before the loops stopped: the owner waits for those too.
+      await drainWithGrace(owner, runner, graceSeconds, logger);
       await queueStats.stop();
       await presence.stop();
-      clearInterval(heartbeat);
-      await listener?.close().catch(() => undefined);
+      heartbeats.stop();
+      await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
       await handlers.close();
       release?.();
       logger.info('worker stopped');

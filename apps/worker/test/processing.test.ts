@@ -153,6 +153,21 @@ describe('worker', () => {
     expect(output.error).toMatchObject({ name: 'TimeoutError', attempt: 1, message: 'the attempt exceeded its 1 s deadline' });
   });
 
+  it('gives a handler that first reads its signal after the deadline an already aborted one', async () => {
+    let seen: { aborted: boolean; reason: unknown } | undefined;
+    const late = defineHandler(noopTask, async (_payload, ctx) => {
+      await new Promise((r) => setTimeout(r, 1_300)); // past the 1 s deadline, signal not yet taken
+      seen = { aborted: ctx.signal.aborted, reason: ctx.signal.reason };
+      throw ctx.signal.reason;
+    });
+    const [id] = await enqueue(db, 'noop', [{ timeoutSeconds: 1, maxAttempts: 1 }]);
+    const w = await start({ WORKER_ABANDON_GRACE_MS: '5000' }, [late]);
+    const failure = new Promise<{ kind: string }>((resolve) => w.worker.events.once('job:fail', resolve));
+    expect(await failure).toMatchObject({ kind: 'timeout' });
+    expect(seen).toMatchObject({ aborted: true, reason: { name: 'TimeoutError' } });
+    await waitFor(allIn([id as string], 'failed'), 'failed');
+  });
+
   it('releases the slot of a handler that ignores its signal (abandon)', async () => {
     const stuck = defineHandler(noopTask, () => new Promise(() => {})); // never settles, ignores abort
     const [id] = await enqueue(db, 'noop', [{ timeoutSeconds: 1, maxAttempts: 1 }]);

@@ -49,6 +49,18 @@ export interface BatchResult {
   }[];
 }
 
+/** A queue's fleet-wide flow control (`PATCH /v1/queues/{queue}`). */
+export interface QueueSettings {
+  paused: boolean;
+  /** Tasks of the queue running at once across every worker replica; null: unlimited. */
+  concurrency: number | null;
+  /** Task starts per period across the fleet; null: unlimited. */
+  rate: { limit: number; periodSeconds: number } | null;
+}
+
+/** A change to a queue's settings: absent fields stay, null clears a limit. */
+export type QueueSettingsPatch = Partial<QueueSettings>;
+
 export interface QueueInfo {
   name: string;
   kind: 'tasks' | 'dead-letter';
@@ -56,6 +68,7 @@ export interface QueueInfo {
   deadLetterQueue: string | null;
   depth: Record<'ready' | 'scheduled' | 'retrying' | 'running' | 'completed' | 'failed' | 'cancelled', number>;
   oldestReadyAgeSeconds: number | null;
+  settings: QueueSettings;
 }
 
 export interface WorkerInfo {
@@ -126,6 +139,8 @@ export interface TaskfleetClient {
   retry(queue: string, id: string): Promise<Task>;
   queues(): Promise<QueueInfo[]>;
   queue(name: string): Promise<QueueInfo>;
+  /** Pause/resume a queue or set its fleet-wide concurrency and rate limits (admin key). */
+  updateQueue(name: string, patch: QueueSettingsPatch): Promise<QueueInfo>;
   /** Move dead-lettered tasks back into their queue (all, the oldest `limit`, or the given ids). Admin keys only. */
   redrive(queue: string, options?: { limit?: number; ids?: string[] }): Promise<{ queue: string; deadLetterQueue: string; moved: number }>;
   whoami(): Promise<{ name: string; scopes: string[] }>;
@@ -137,14 +152,21 @@ export interface TaskfleetClient {
 
 const FINAL: TaskState[] = ['completed', 'dead_lettered', 'failed', 'cancelled'];
 
-export function createClient(options: ClientOptions): TaskfleetClient {
+type Call = <T>(method: string, path: string, body?: unknown, opts?: { retryTransport?: boolean }) => Promise<T>;
+
+/**
+ * One request with the client's retries: transport errors are retried for GETs (and for the
+ * idempotent POSTs that ask for it), 429/503 after Retry-After or a jittered backoff; any other
+ * error answer becomes a TaskfleetError carrying the problem+json body.
+ */
+function caller(options: ClientOptions): Call {
   const base = options.baseUrl.replace(/\/+$/, '');
   const maxAttempts = options.maxAttempts ?? 5;
   const maxDelay = options.maxRetryDelayMs ?? 10_000;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const doFetch = options.fetch ?? fetch;
 
-  async function call<T>(method: string, path: string, body?: unknown, { retryTransport = method === 'GET' } = {}): Promise<T> {
+  return async function call<T>(method: string, path: string, body?: unknown, { retryTransport = method === 'GET' } = {}): Promise<T> {
     let lastError: TaskfleetError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       let res: Response;
@@ -182,18 +204,21 @@ export function createClient(options: ClientOptions): TaskfleetClient {
       throw lastError;
     }
     throw lastError as TaskfleetError;
-  }
+  };
+}
 
-  const taskBody = (payload: unknown, o: EnqueueOptions = {}) => ({
-    payload,
-    ...(o.priority ? { priority: o.priority } : {}),
-    ...(o.runAt ? { runAt: o.runAt instanceof Date ? o.runAt.toISOString() : o.runAt } : {}),
-    ...(o.delaySeconds !== undefined ? { delaySeconds: o.delaySeconds } : {}),
-    ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
-    ...(o.timeoutSeconds !== undefined ? { timeoutSeconds: o.timeoutSeconds } : {}),
-    idempotencyKey: o.idempotencyKey ?? crypto.randomUUID(),
-  });
+const taskBody = (payload: unknown, o: EnqueueOptions = {}) => ({
+  payload,
+  ...(o.priority ? { priority: o.priority } : {}),
+  ...(o.runAt ? { runAt: o.runAt instanceof Date ? o.runAt.toISOString() : o.runAt } : {}),
+  ...(o.delaySeconds !== undefined ? { delaySeconds: o.delaySeconds } : {}),
+  ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
+  ...(o.timeoutSeconds !== undefined ? { timeoutSeconds: o.timeoutSeconds } : {}),
+  idempotencyKey: o.idempotencyKey ?? crypto.randomUUID(),
+});
 
+export function createClient(options: ClientOptions): TaskfleetClient {
+  const call = caller(options);
   const enqueueUntyped = (queue: string, payload: unknown, o?: EnqueueOptions) =>
     call<EnqueueReceipt>('POST', `/v1/queues/${seg(queue)}/tasks`, taskBody(payload, o), { retryTransport: true });
 
@@ -220,6 +245,7 @@ export function createClient(options: ClientOptions): TaskfleetClient {
     retry: (queue, id) => call('POST', `/v1/queues/${seg(queue)}/tasks/${seg(id)}:retry`, undefined, { retryTransport: true }),
     queues: async () => (await call<{ queues: QueueInfo[] }>('GET', '/v1/queues')).queues,
     queue: (name) => call('GET', `/v1/queues/${seg(name)}`),
+    updateQueue: (name, patch) => call('PATCH', `/v1/queues/${seg(name)}`, patch, { retryTransport: true }),
     redrive: (queue, o = {}) => call('POST', `/v1/queues/${seg(queue)}/dead-letter:redrive`, o),
     whoami: () => call('GET', '/v1/me'),
     workers: () => call('GET', '/v1/workers'),

@@ -72,7 +72,8 @@ export class ConfigError extends Error {
  * Parse the environment into a {@link Config}. Unset and empty variables take their default.
  * @throws ConfigError naming every bad variable, its value and the expected form.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+/** Every variable parsed by its schema (unset: its default); the problems name each bad one. */
+function parseVars(env: Record<string, string | undefined>): { values: Parsed; problems: string[] } {
   const problems: string[] = [];
   const values: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(ENV_VARS) as [EnvVarName, VarSpec<unknown>][]) {
@@ -89,20 +90,34 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push(`${name}=${shown} is invalid: expected ${spec.form}`);
     }
   }
-  const v = values as Parsed;
-  if (problems.length === 0) {
-    if (v.API_AUTH === 'disabled' && v.NODE_ENV === 'production') {
-      problems.push(
-        'API_AUTH="disabled" is refused with NODE_ENV=production: expected required (create keys with `npm run apikey -- create`)',
-      );
-    }
-    if (v.API_DB_POOL_SIZE <= v.API_GROUP_COMMIT_CONCURRENCY) {
-      problems.push(
-        `API_DB_POOL_SIZE=${v.API_DB_POOL_SIZE} is too small: expected more than API_GROUP_COMMIT_CONCURRENCY=${v.API_GROUP_COMMIT_CONCURRENCY} (group commits plus reads)`,
-      );
-    }
+  return { values: values as Parsed, problems };
+}
+
+/** Rules between variables, checked once each is valid on its own. */
+function crossFieldProblems(v: Parsed): string[] {
+  const problems: string[] = [];
+  if (v.API_AUTH === 'disabled' && v.NODE_ENV === 'production') {
+    problems.push(
+      'API_AUTH="disabled" is refused with NODE_ENV=production: expected required (create keys with `npm run apikey -- create`)',
+    );
   }
+  if (v.API_DB_POOL_SIZE <= v.API_GROUP_COMMIT_CONCURRENCY) {
+    problems.push(
+      `API_DB_POOL_SIZE=${v.API_DB_POOL_SIZE} is too small: expected more than API_GROUP_COMMIT_CONCURRENCY=${v.API_GROUP_COMMIT_CONCURRENCY} (group commits plus reads)`,
+    );
+  }
+  return problems;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const { values: v, problems } = parseVars(env);
+  if (problems.length === 0) problems.push(...crossFieldProblems(v));
   if (problems.length > 0) throw new ConfigError(problems);
+  return configOf(v);
+}
+
+/** The typed configuration the apps read, from the parsed variables. */
+function configOf(v: Parsed): Config {
   return {
     env: v.NODE_ENV,
     log: { level: v.LOG_LEVEL, format: v.LOG_FORMAT },

@@ -4,6 +4,8 @@
  * document); these are the answers.
  */
 import type { PriorityName } from './priority.ts';
+import type { WorkerPresence } from './store/presence.ts';
+import type { QueueSettings } from './store/queue-settings.ts';
 import type { TaskState } from './tasks/envelope.ts';
 
 export interface FieldError {
@@ -43,4 +45,63 @@ export interface TaskView<P = unknown> {
   /** For a task in a dead-letter queue: where it failed. */
   source: { queue: string; id: string } | null;
   statusUrl: string;
+}
+
+/** `202` answer of `POST /v1/queues/{queue}/tasks` (a repeated idempotency key answers the full `TaskView`, `200`). */
+export interface EnqueueReceipt {
+  id: string;
+  queue: string;
+  state: Extract<TaskState, 'queued' | 'scheduled'>;
+  statusUrl: string;
+}
+
+export type BatchItemStatus = 'accepted' | 'duplicate' | 'conflict' | 'invalid';
+
+/** One item of a batch answer, by its index in the request. */
+export interface BatchItemResult {
+  index: number;
+  status: BatchItemStatus;
+  id?: string;
+  statusUrl?: string;
+  /** For `invalid` items. */
+  errors?: FieldError[];
+}
+
+/** Answer of `POST /v1/queues/{queue}/tasks:batch`: counts by status, then one result per item. */
+export interface BatchResult {
+  accepted: number;
+  duplicate: number;
+  conflict: number;
+  invalid: number;
+  results: BatchItemResult[];
+}
+
+/** One queue in `GET /v1/queues` (`{ queues: QueueInfo[] }`) and `GET /v1/queues/{queue}`. */
+export interface QueueInfo {
+  name: string;
+  kind: 'tasks' | 'dead-letter';
+  description: string | null;
+  deadLetterQueue: string | null;
+  depth: Record<'ready' | 'scheduled' | 'retrying' | 'running' | 'completed' | 'failed' | 'cancelled', number>;
+  oldestReadyAgeSeconds: number | null;
+  /** Fleet-wide flow control (`PATCH /v1/queues/{queue}`). */
+  settings: QueueSettingsView;
+}
+
+/** A queue's fleet-wide flow control as the API shows it: the store's settings without their timestamp. */
+export type QueueSettingsView = Omit<QueueSettings, 'updatedAt'>;
+
+/**
+ * One worker replica as `GET /v1/workers` shows it: the store's `WorkerInfo` row (store/presence.ts)
+ * with its timestamps as ISO strings.
+ */
+export interface WorkerView extends WorkerPresence {
+  startedAt: string;
+  seenAt: string;
+}
+
+/** Answer of `GET /v1/workers`. */
+export interface WorkerList {
+  workers: WorkerView[];
+  totals: { replicas: number; slots: number; active: number };
 }

@@ -8,31 +8,8 @@ import { PgBoss, type ConstructorOptions } from 'pg-boss';
 import type { Config } from './config.ts';
 import { requireDatabaseUrl } from './config.ts';
 import type { Logger } from './logger.ts';
-import { assertSchemaCurrent, SchemaBehindError } from './migrations/runner.ts';
-import { missingQueues } from './queue-sync.ts';
 import { trackResource } from './resources.ts';
-
-/** One statement with positional values: pg-boss's `boss.getDb().executeSql`, or a pg client's `query`. */
-export type ExecuteSql = (text: string, values?: unknown[]) => Promise<{ rows: any[] }>;
-
-/**
- * The same, also accepting a `{ name, text, values }` query config, which pg runs as a named
- * prepared statement (planned once per connection). pg-boss passes it through to pg untouched.
- */
-export type ExecutePrepared = (
-  query: string | { name: string; text: string; values: unknown[] },
-  values?: unknown[],
-) => Promise<{ rows: any[] }>;
-
-/** The statement runner of a started pg-boss instance (its pool), prepared statements included. */
-export function executorOf(boss: PgBoss): ExecutePrepared {
-  const db = boss.getDb();
-  // pg-boss types the first argument as a string but hands it to pg untouched.
-  return (query, values) => db.executeSql(query as string, values);
-}
-
-/** pg-boss's schema; fixed so that migrations/ can carry its SQL. */
-export const PGBOSS_SCHEMA = 'pgboss';
+import { PGBOSS_SCHEMA } from './store/names.ts';
 
 export type Role = 'api' | 'worker' | 'migrate' | 'cli' | 'test' | 'bench' | 'supervisor';
 
@@ -105,26 +82,5 @@ export function createBoss({ config, role, logger, max, instance, supervise, lis
   boss.on('warning', (warning) => logger.warn({ warning, pool: name }, 'pg-boss warning'));
   const release = trackResource('boss', name);
   boss.once('stopped', release);
-  return boss;
-}
-
-/**
- * Start a pg-boss instance for an app, refusing with a clear message when the database is behind
- * this release (pg-boss schema, taskfleet migrations or queues).
- */
-export async function startBoss(boss: PgBoss, logger: Logger): Promise<PgBoss> {
-  try {
-    await boss.start();
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    if (/not installed|requires migrations/.test(message)) {
-      throw new SchemaBehindError([`pg-boss schema (${message})`]);
-    }
-    throw err;
-  }
-  const db = boss.getDb();
-  await assertSchemaCurrent((text, values) => db.executeSql(text, values), logger);
-  const missing = await missingQueues(boss);
-  if (missing.length > 0) throw new SchemaBehindError([`queues ${missing.join(', ')}`]);
   return boss;
 }

@@ -1,6 +1,8 @@
 export * from './config.ts';
 export type * from './contract.ts';
 export * from './db.ts';
+export * from './startup.ts';
+export * from './store/index.ts';
 export * from './logger.ts';
 export * from './migrations/index.ts';
 export * from './priority.ts';
@@ -20,4 +22,5 @@ export * from './lifecycle.ts';
 export * from './api-keys.ts';
 export * from './tasks/envelope.ts';
 export * from './queue-stats/exporter.ts';
-export * from './queue-stats/query.ts';
+export * from './run-main.ts';
+export * from './uuid7.ts';

@@ -30,6 +30,8 @@ export const METRICS = {
   queueOldestReadyAge: `${METRIC_PREFIX}queue_oldest_ready_age_seconds`,
   queueReadyByPriority: `${METRIC_PREFIX}queue_ready`,
   queueStatsAge: `${METRIC_PREFIX}queue_stats_age_seconds`,
+  queuePaused: `${METRIC_PREFIX}queue_paused`,
+  queueConcurrencyLimit: `${METRIC_PREFIX}queue_concurrency_limit`,
 } as const;
 
 export function createMetricsRegistry(role: string, labels: Record<string, string> = {}): Registry {

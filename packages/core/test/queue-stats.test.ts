@@ -1,5 +1,5 @@
 /** Queue gauges: exact against the database, one computation per interval for the whole fleet. */
-import { createBoss, createMetricsRegistry, QueueStatsExporter, startBoss, TASK_NAMES } from '@taskfleet/core';
+import { createBoss, createMetricsRegistry, QueueStatsExporter, startBoss, TASK_NAMES, updateQueueSettings } from '@taskfleet/core';
 import type { PgBoss } from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../../../test-support/database.ts';
@@ -55,6 +55,26 @@ describe('queue stats', () => {
     expect(age).toBeLessThan(120);
     expect(text).not.toMatch(/queue="noop.dead"/);
     await e.stop();
+  });
+
+  it('counts the ready tasks of a paused queue as throttled, not ready, and exports the pause', async () => {
+    await db.query('DELETE FROM pgboss.job');
+    await enqueue(db, 'noop', [{}, {}, {}]);
+    await updateQueueSettings((t, v) => boss.getDb().executeSql(t, v), 'noop', { paused: true });
+    await db.query(`UPDATE taskfleet.queue_stats SET claimed_at = '-infinity'`); // due now, whatever ran before
+    try {
+      const e = exporter();
+      await e.refresh();
+      const text = (await registries.get(e)?.metrics()) ?? '';
+      expect(text).toMatch(/taskfleet_queue_depth\{queue="noop",state="ready",role="test"\} 0/);
+      expect(text).toMatch(/taskfleet_queue_depth\{queue="noop",state="throttled",role="test"\} 3/);
+      expect(text).toMatch(/taskfleet_queue_paused\{queue="noop",role="test"\} 1/);
+      expect(text).toMatch(/taskfleet_queue_paused\{queue="http.request",role="test"\} 0/);
+      await e.stop();
+    } finally {
+      await updateQueueSettings((t, v) => boss.getDb().executeSql(t, v), 'noop', { paused: false });
+      await db.query('DELETE FROM pgboss.job');
+    }
   });
 
   it('computes once per interval however many replicas refresh', async () => {

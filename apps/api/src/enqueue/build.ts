@@ -15,7 +15,7 @@ import {
 } from '@taskfleet/core';
 import type { JobInsert } from 'pg-boss';
 import { v5 as uuidv5 } from 'uuid';
-import { uuidv7 } from './uuid7.ts';
+import { uuidv7 } from '@taskfleet/core';
 import type { EnqueueRequest } from './schema.ts';
 
 const IDEMPOTENCY_NAMESPACE = 'a4c7f0f2-6a39-4f3e-9a43-0b9f3f4b5c11';

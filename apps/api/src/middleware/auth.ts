@@ -5,21 +5,23 @@
  * production by the config).
  */
 import type { ExecuteSql } from '@taskfleet/core';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import { type ApiKeyScope, type Config, touchApiKey, verifyApiKey } from '@taskfleet/core';
 import type { Principal } from '../enqueue/build.ts';
+import type { AppEnv } from '../env.ts';
 import { problems } from '../problem.ts';
 
 export const ANONYMOUS: Principal = { id: null, name: 'anonymous', scopes: ['admin'], rateLimitPerSecond: null };
 const TOUCH_INTERVAL_MS = 60_000;
 
-export function authenticate(config: Config, executeSql: ExecuteSql): MiddlewareHandler {
+export function authenticate(config: Config, executeSql: ExecuteSql) {
   const cache = new Map<string, { principal: Principal; expires: number }>();
   const touched = new Map<string, number>();
   const ttl = config.api.keyCacheSeconds * 1000;
-  return async (c, next) => {
+  return createMiddleware<AppEnv>(async (c, next) => {
     if (config.api.auth === 'disabled') {
-      c.set('principal' as never, ANONYMOUS as never);
+      c.set('principal', ANONYMOUS);
       return next();
     }
     const header = c.req.header('authorization');
@@ -46,20 +48,20 @@ export function authenticate(config: Config, executeSql: ExecuteSql): Middleware
       touched.set(id, now);
       void touchApiKey(executeSql, id).catch(() => undefined);
     }
-    c.set('principal' as never, principal as never);
+    c.set('principal', principal);
     return next();
-  };
+  });
 }
 
-export function principalOf(c: Context): Principal {
-  return c.get('principal' as never) as Principal;
+export function principalOf(c: Context<AppEnv>): Principal {
+  return c.get('principal');
 }
 
 export function hasScope(principal: Principal, ...scopes: ApiKeyScope[]): boolean {
   return principal.scopes.includes('admin') || scopes.some((s) => principal.scopes.includes(s));
 }
 
-export function requireScope(c: Context, ...scopes: ApiKeyScope[]): Principal {
+export function requireScope(c: Context<AppEnv>, ...scopes: ApiKeyScope[]): Principal {
   const principal = principalOf(c);
   if (!hasScope(principal, ...scopes)) throw problems.forbidden(`This API key needs the ${scopes.join(' or ')} scope.`);
   return principal;

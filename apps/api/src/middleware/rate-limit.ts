@@ -4,8 +4,9 @@
  * another service) per request, which is exactly the load group commit exists to avoid. Operators
  * size the limit per replica; the README says so.
  */
-import type { MiddlewareHandler } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import type { Config } from '@taskfleet/core';
+import type { AppEnv } from '../env.ts';
 import { problems } from '../problem.ts';
 import { principalOf } from './auth.ts';
 
@@ -40,9 +41,9 @@ export class TokenBuckets {
   }
 }
 
-export function rateLimit(config: Config, onLimited: () => void): MiddlewareHandler {
+export function rateLimit(config: Config, onLimited: () => void) {
   const buckets = new TokenBuckets(config.api.rateLimit.burst);
-  return async (c, next) => {
+  return createMiddleware<AppEnv>(async (c, next) => {
     const principal = principalOf(c);
     const rate = principal.rateLimitPerSecond ?? config.api.rateLimit.perSecond;
     if (rate > 0) {
@@ -53,5 +54,5 @@ export function rateLimit(config: Config, onLimited: () => void): MiddlewareHand
       }
     }
     return next();
-  };
+  });
 }

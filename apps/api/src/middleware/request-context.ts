@@ -4,14 +4,15 @@
  * payloads or keys), and the HTTP metrics.
  */
 import { randomUUID } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import type { Logger } from '@taskfleet/core';
+import type { AppEnv } from '../env.ts';
 import type { ApiMetrics } from '../metrics.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function requestContext(logger: Logger, metrics: ApiMetrics): MiddlewareHandler {
-  return async (c, next) => {
+export function requestContext(logger: Logger, metrics: ApiMetrics) {
+  return createMiddleware<AppEnv>(async (c, next) => {
     const started = performance.now();
     const given = c.req.header('x-request-id');
     const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
@@ -21,8 +22,8 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): MiddlewareH
       child ??= logger.child({ requestId });
       return child;
     };
-    c.set('requestId' as never, requestId as never);
-    c.set('log' as never, log as never);
+    c.set('requestId', requestId);
+    c.set('log', log);
     metrics.inFlight.inc();
     try {
       await next();
@@ -40,5 +41,5 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): MiddlewareH
         if (logger.isLevelEnabled('info')) log().info(line, 'request');
       } else if (logger.isLevelEnabled('debug')) log().debug(line, 'request');
     }
-  };
+  });
 }

@@ -1,6 +1,12 @@
-/** `/openapi.json` and `/docs`: a small self-contained HTML rendering of the same document. */
+/**
+ * `/openapi.json`: the generated document (openapi.ts), with `servers` set per request to
+ * API_PUBLIC_URL or else the request's own origin. `/docs`: a small self-contained HTML rendering of it.
+ */
+import type { Config } from '@taskfleet/core';
 import { Hono } from 'hono';
+import type { AppEnv } from '../env.ts';
 import { buildOpenApi } from '../openapi.ts';
+import { baseUrl } from './base-url.ts';
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
@@ -30,11 +36,11 @@ section{border-top:1px solid #ddd;padding:.5rem 0}.m{display:inline-block;min-wi
 <h2>Endpoints</h2>${ops.join('')}<h2>Schemas</h2>${schemas}</body></html>`;
 }
 
-export function docsRoutes(publicUrl: string | undefined): Hono {
-  const app = new Hono();
-  const spec = buildOpenApi(publicUrl);
-  const html = renderDocs(spec);
-  app.get('/openapi.json', (c) => c.json(spec));
+export function docsRoutes(config: Config): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const { openapi, info, ...rest } = buildOpenApi();
+  const html = renderDocs({ openapi, info, ...rest });
+  app.get('/openapi.json', (c) => c.json({ openapi, info, servers: [{ url: baseUrl(c, config) }], ...rest }));
   app.get('/docs', (c) => c.html(html));
   return app;
 }

@@ -7,28 +7,57 @@
  *   created / finished per minute over the last hour (one scan of the job table, cached 10 s per
  *   replica and refreshed in the background — keep dashboards to a handful).
  */
-import type { ExecuteSql, QueueStatsExporter } from '@taskfleet/core';
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
+import { type ExecuteSql, liveWorkers, type QueueStatsExporter, throughputPerMinute, type WorkerList } from '@taskfleet/core';
+import { Hono, type TypedResponse } from 'hono';
+import type { AppEnv } from '../env.ts';
 import { principalOf } from '../middleware/auth.ts';
+import { jsonResponse, problemResponses, StatsSchema, WhoamiSchema, WorkerListSchema } from '../openapi-schemas.ts';
 import { CachedValue } from '../queue-stats.ts';
-import { throughputPerMinute } from '../sql/throughput.ts';
 
-export function fleetRoutes(deps: { executeSql: ExecuteSql; queueStats: QueueStatsExporter }): Hono {
+/** The operations below, for the OpenAPI document. */
+export const fleetOperations = [
+  createRoute({
+    operationId: 'whoami',
+    method: 'get',
+    path: '/v1/me',
+    tags: ['fleet'],
+    summary: "The calling API key's name and scopes",
+    responses: { 200: jsonResponse('The key', WhoamiSchema), ...problemResponses(401, 429, 503) },
+  }),
+  createRoute({
+    operationId: 'listWorkers',
+    method: 'get',
+    path: '/v1/workers',
+    tags: ['fleet'],
+    summary: 'Worker replicas seen in the last 30 s, with slots in use and limit',
+    responses: { 200: jsonResponse('The workers', WorkerListSchema), ...problemResponses(401, 429, 503) },
+  }),
+  createRoute({
+    operationId: 'getStats',
+    method: 'get',
+    path: '/v1/stats',
+    tags: ['fleet'],
+    summary: 'Queue snapshot, its last hour on this replica, and tasks created and finished per minute',
+    description:
+      'Depth by state and priority and the oldest ready age from the shared snapshot; `history` is kept in memory by the answering replica (empty after a restart); `throughput` is cached 10 s per replica.',
+    responses: { 200: jsonResponse('The statistics', StatsSchema), ...problemResponses(401, 429, 503) },
+  }),
+];
+
+export function fleetRoutes(deps: { executeSql: ExecuteSql; queueStats: QueueStatsExporter }): Hono<AppEnv> {
   const { executeSql, queueStats } = deps;
   const throughput = new CachedValue(() => throughputPerMinute(executeSql), 10_000);
 
-  const app = new Hono();
+  const app = new Hono<AppEnv>();
   app.get('/v1/me', (c) => {
     const p = principalOf(c);
     return c.json({ name: p.name, scopes: p.scopes });
   });
 
-  app.get('/v1/workers', async (c) => {
-    const { rows } = await executeSql(
-      `SELECT id, hostname, pid, queues, concurrency, active, started_at AS "startedAt", seen_at AS "seenAt"
-         FROM taskfleet.workers WHERE seen_at > now() - interval '30 seconds' ORDER BY id`,
-    );
-    const workers = rows as { concurrency: number; active: number }[];
+  // Typed as the contract's wire shape: the rows' Date columns are checked as their JSON strings.
+  app.get('/v1/workers', async (c): Promise<TypedResponse<WorkerList>> => {
+    const workers = await liveWorkers(executeSql);
     return c.json({
       workers,
       totals: {

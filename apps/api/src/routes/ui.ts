@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
+import type { AppEnv } from '../env.ts';
 
 const dir = new URL('../ui/', import.meta.url);
 const FILES: Record<string, { body: string; type: string }> = {
@@ -19,8 +20,8 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-cache',
 };
 
-export function uiRoutes(): Hono {
-  const app = new Hono();
+export function uiRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
   const serve = (name: string) => {
     const file = FILES[name] as { body: string; type: string };
     return new Response(file.body, { headers: { 'content-type': file.type, ...SECURITY_HEADERS } });

@@ -6,6 +6,8 @@ const $who = document.getElementById('who');
 const KEY = 'taskfleet.apiKey';
 let me = null;
 let timer = null;
+/** Incremented by every route: a page whose data arrives after a newer route started does not render. */
+let view = 0;
 
 /** Build an element: h('td', { class: 'num' }, 'text', child…). Text is always text (never HTML). */
 function h(tag, attrs = {}, ...children) {
@@ -142,6 +144,7 @@ function barChart(rows, label) {
 
 // ---- pages ---------------------------------------------------------------------------------------
 async function overview() {
+  const token = view; // a newer route may render first: then this one must not overwrite it
   setCrumbs(h('span', {}, 'Overview'));
   const [stats, workers, { queues }] = await Promise.all([api('/v1/stats'), api('/v1/workers'), api('/v1/queues')]);
   const perQueueMinute = new Map();
@@ -184,6 +187,7 @@ async function overview() {
     minutes.set(r.minute, m);
   }
   const totals = workers.totals;
+  if (token !== view) return;
   $main.replaceChildren(
     h('h2', {}, 'Queues ', h('span', { class: 'muted' }, `snapshot ${fmtTime(stats.computedAt)}`)),
     h(
@@ -251,7 +255,76 @@ async function overview() {
 
 const STATES = ['queued', 'scheduled', 'running', 'retrying', 'completed', 'failed', 'dead_lettered', 'cancelled'];
 
+/** The queue's fleet-wide flow control: shown to every key, changed with an admin key. */
+function settingsPanel(queue, info) {
+  const s = info.settings ?? { paused: false, concurrency: null, rate: null };
+  const admin = can('admin');
+  const patch = async (body, done) => {
+    await api(`/v1/queues/${encodeURIComponent(queue)}`, { method: 'PATCH', body: JSON.stringify(body) });
+    await route();
+    flash(done);
+  };
+  const concurrency = h('input', {
+    'data-testid': 'concurrency',
+    type: 'number',
+    min: 1,
+    size: 6,
+    value: s.concurrency ?? '',
+    placeholder: 'unlimited',
+  });
+  const rateLimit = h('input', {
+    'data-testid': 'rate-limit',
+    type: 'number',
+    min: 1,
+    size: 6,
+    value: s.rate?.limit ?? '',
+    placeholder: 'unlimited',
+  });
+  const ratePeriod = h('input', { 'data-testid': 'rate-period', type: 'number', min: 1, size: 4, value: s.rate?.periodSeconds ?? 1 });
+  const num = (el) => (el.value.trim() === '' ? null : Number(el.value));
+  return h(
+    'form',
+    {
+      class: 'toolbar',
+      'data-testid': 'settings',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const limit = num(rateLimit);
+        void patch(
+          { concurrency: num(concurrency), rate: limit === null ? null : { limit, periodSeconds: num(ratePeriod) ?? 1 } },
+          'Limits saved.',
+        ).catch(showFlashError);
+      },
+    },
+    h('strong', { 'data-testid': 'queue-status' }, s.paused ? 'paused' : 'running'),
+    h(
+      'button',
+      {
+        type: 'button',
+        'data-testid': s.paused ? 'resume' : 'pause',
+        disabled: !admin,
+        title: admin ? '' : 'needs an admin key',
+        onclick: () => void patch({ paused: !s.paused }, s.paused ? 'Resumed.' : 'Paused.').catch(showFlashError),
+      },
+      s.paused ? 'Resume' : 'Pause',
+    ),
+    ' fleet-wide concurrency ',
+    concurrency,
+    ' rate ',
+    rateLimit,
+    ' per ',
+    ratePeriod,
+    ' s ',
+    h('button', { type: 'submit', 'data-testid': 'save-limits', disabled: !admin }, 'Save limits'),
+  );
+}
+
+function showFlashError(err) {
+  flash(err.message);
+}
+
 async function queuePage(queue, params) {
+  const token = view; // a newer route may render first: then this one must not overwrite it
   const state = params.get('state') ?? '';
   const cursor = params.get('cursor') ?? '';
   setCrumbs(h('a', { href: '#/' }, 'Overview'), h('span', {}, queue));
@@ -286,8 +359,10 @@ async function queuePage(queue, params) {
         'Redrive dead-letter',
       )
     : null;
+  if (token !== view) return;
   $main.replaceChildren(
     h('h2', {}, queue, ' ', h('span', { class: 'muted' }, info.description ?? '')),
+    info.kind === 'tasks' ? settingsPanel(queue, info) : null,
     h(
       'div',
       { class: 'toolbar' },
@@ -346,6 +421,7 @@ function flash(text) {
 }
 
 async function taskPage(queue, id) {
+  const token = view; // a newer route may render first: then this one must not overwrite it
   setCrumbs(h('a', { href: '#/' }, 'Overview'), h('a', { href: `#/queue/${encodeURIComponent(queue)}` }, queue), h('span', {}, id));
   const t = await api(`/v1/queues/${encodeURIComponent(queue)}/tasks/${encodeURIComponent(id)}`);
   const act = (verb, label, enabled) =>
@@ -369,6 +445,7 @@ async function taskPage(queue, id) {
       label,
     );
   const running = ['queued', 'scheduled', 'retrying', 'running'].includes(t.state);
+  if (token !== view) return;
   $main.replaceChildren(
     h('h2', {}, 'Task ', h('code', {}, t.id), ' ', stateBadge(t.state)),
     h(
@@ -409,6 +486,7 @@ async function taskPage(queue, id) {
 
 async function route() {
   clearInterval(timer);
+  const mine = ++view;
   const [path, query = ''] = location.hash.replace(/^#/, '').split('?');
   const parts = (path || '/').split('/').filter(Boolean).map(decodeURIComponent);
   try {
@@ -416,10 +494,10 @@ async function route() {
     else if (parts[0] === 'task' && parts[1] && parts[2]) await taskPage(parts[1], parts[2]);
     else {
       await overview();
-      timer = setInterval(() => overview().catch(showError), 5000);
+      if (mine === view) timer = setInterval(() => overview().catch(showError), 5000);
     }
   } catch (err) {
-    showError(err);
+    if (mine === view) showError(err);
   }
 }
 

@@ -4,7 +4,7 @@
  * file is refused (migrations are append-only). After the SQL, the pg-boss queues for every task
  * type are created or brought in line with their definitions.
  */
-import type { ExecuteSql } from '../db.ts';
+import type { ExecuteSql } from '../store/executor.ts';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 import { type MigrationFile, MIGRATIONS_DIR, readMigrations } from './files.ts';

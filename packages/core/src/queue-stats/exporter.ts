@@ -5,7 +5,6 @@
  * snapshot and serves it from memory. A scrape never touches the database, and all replicas export
  * the same numbers — rules aggregate them with `max by (queue, …)` (docs/runbook.md).
  */
-import type { ExecuteSql } from '../db.ts';
 import { Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
@@ -13,9 +12,15 @@ import { METRICS } from '../metrics.ts';
 import { PRIORITY_NAMES, type PriorityName, priorityName } from '../priority.ts';
 import { isDeadLetterQueue } from '../queues.ts';
 import { taskNames } from '../tasks/registry.ts';
-import { computeQueueStats, type QueueStatsRow } from './query.ts';
+import type { ExecuteSql } from '../store/executor.ts';
+import { listQueueSettings, type QueueSettings } from '../store/queue-settings.ts';
+import { claimQueueStatsRefresh, computeQueueStats, type QueueStatsRow, readQueueStats, storeQueueStats } from '../store/queue-stats.ts';
 
-export const QUEUE_DEPTH_STATES = ['ready', 'scheduled', 'retrying', 'active', 'dead_lettered'] as const;
+/**
+ * `throttled`: ready tasks of a paused queue — they wait on purpose, so they are not `ready` (the
+ * worker autoscaler and the backlog alert look at `ready`).
+ */
+export const QUEUE_DEPTH_STATES = ['ready', 'scheduled', 'retrying', 'active', 'dead_lettered', 'throttled'] as const;
 
 export interface QueueSnapshot {
   computedAt: Date | null;
@@ -44,6 +49,8 @@ export interface QueueDepthSample {
 export class QueueStatsExporter {
   readonly #o: QueueStatsExporterOptions;
   #snapshot: QueueSnapshot = { computedAt: null, rows: [] };
+  /** The queues' flow-control settings, read with every snapshot (paused queues are not "unconsumed"). */
+  #settings = new Map<string, QueueSettings>();
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   readonly #history: QueueDepthSample[] = [];
@@ -88,6 +95,26 @@ export class QueueStatsExporter {
       },
     });
     new Gauge({
+      name: METRICS.queuePaused,
+      help: 'Whether the queue is paused (1) — its ready tasks wait on purpose; the not-consumed alert leaves it out',
+      labelNames: ['queue'],
+      registers,
+      collect() {
+        this.reset();
+        for (const queue of exporter.#o.queues) this.set({ queue }, exporter.#settings.get(queue)?.paused ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: METRICS.queueConcurrencyLimit,
+      help: 'Fleet-wide concurrency limit of the queue (absent when unlimited)',
+      labelNames: ['queue'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [queue, s] of exporter.#settings) if (s.concurrency !== null) this.set({ queue }, s.concurrency);
+      },
+    });
+    new Gauge({
       name: METRICS.queueStatsAge,
       help: 'Age of the queue snapshot behind the queue gauges, in seconds (alert if it grows: nobody refreshes it)',
       registers,
@@ -127,19 +154,24 @@ export class QueueStatsExporter {
 
   /** Depth by state for every exported queue (dead-letter queues fold into their parent's `dead_lettered`). */
   depthByQueue(): Map<string, QueueDepth> {
-    const out = new Map(this.#o.queues.map((q) => [q, { ready: 0, scheduled: 0, retrying: 0, active: 0, dead_lettered: 0 }]));
+    const out = new Map(this.#o.queues.map((q) => [q, { ready: 0, scheduled: 0, retrying: 0, active: 0, dead_lettered: 0, throttled: 0 }]));
     for (const r of this.#snapshot.rows) {
       if (isDeadLetterQueue(r.queue)) {
         const parent = out.get(r.queue.slice(0, -'.dead'.length));
         if (parent) parent.dead_lettered += r.ready + r.scheduled + r.retrying + r.active;
         continue;
       }
-      const q = out.get(r.queue) ?? { ready: 0, scheduled: 0, retrying: 0, active: 0, dead_lettered: 0 };
+      const q = out.get(r.queue) ?? { ready: 0, scheduled: 0, retrying: 0, active: 0, dead_lettered: 0, throttled: 0 };
       q.ready += r.ready;
       q.scheduled += r.scheduled;
       q.retrying += r.retrying;
       q.active += r.active;
       out.set(r.queue, q);
+    }
+    for (const [queue, q] of out) {
+      if (!this.#settings.get(queue)?.paused) continue;
+      q.throttled = q.ready;
+      q.ready = 0;
     }
     return out;
   }
@@ -159,22 +191,16 @@ export class QueueStatsExporter {
   async #refresh(): Promise<void> {
     const { executeSql, intervalSeconds, logger } = this.#o;
     try {
-      // Due when claimed more than 90 % of an interval ago: the claim itself is the lock (one row).
-      const { rows: claimed } = await executeSql(
-        `UPDATE taskfleet.queue_stats SET claimed_at = now()
-         WHERE id = 1 AND claimed_at < now() - make_interval(secs => $1::float8 * 0.9) RETURNING id`,
-        [intervalSeconds],
-      );
-      if (claimed.length > 0) {
-        const rows = await computeQueueStats(executeSql);
-        await executeSql(`UPDATE taskfleet.queue_stats SET stats = $1::jsonb, computed_at = now() WHERE id = 1`, [JSON.stringify(rows)]);
+      if (await claimQueueStatsRefresh(executeSql, intervalSeconds)) {
+        await storeQueueStats(executeSql, await computeQueueStats(executeSql));
         this.computations++;
       }
-      const { rows } = await executeSql(`SELECT stats, computed_at AS "computedAt" FROM taskfleet.queue_stats WHERE id = 1`);
-      if (rows[0]) {
+      this.#settings = await listQueueSettings(executeSql);
+      const stored = await readQueueStats(executeSql);
+      if (stored) {
         const previous = this.#snapshot.computedAt?.getTime();
-        this.#snapshot = { rows: rows[0].stats as QueueStatsRow[], computedAt: rows[0].computedAt ? new Date(rows[0].computedAt) : null };
-        if (this.#snapshot.computedAt && this.#snapshot.computedAt.getTime() !== previous) this.#record(this.#snapshot.computedAt);
+        this.#snapshot = stored;
+        if (stored.computedAt && stored.computedAt.getTime() !== previous) this.#record(stored.computedAt);
       }
     } catch (err) {
       logger.warn({ err }, 'queue stats refresh failed; serving the last snapshot');

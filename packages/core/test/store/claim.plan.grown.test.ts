@@ -6,9 +6,9 @@
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { explainingClient } from '../../../test-support/auto-explain.ts';
-import { useTestDatabase } from '../../../test-support/database.ts';
-import { claimJobs, completeAndClaim } from '../src/sql/claim.ts';
+import { explainingClient } from '../../../../test-support/auto-explain.ts';
+import { useTestDatabase } from '../../../../test-support/database.ts';
+import { claimJobs, completeAndClaim } from '@taskfleet/core';
 
 const db = useTestDatabase();
 let client: pg.Client;
@@ -30,7 +30,7 @@ describe('claim and completion on a table analyzed while small', () => {
   it('update their rows by the batch ids', async () => {
     const run = (q: unknown, v?: unknown[]) => client.query(q as never, v);
     // PL/pgSQL switches to a cached generic plan after five calls: look at plans from after that too.
-    let batch = await claimJobs(run, 'noop', 50);
+    let batch = (await claimJobs(run, 'noop', 50)).claimed;
     for (let i = 0; i < 7; i++) {
       notices.length = 0;
       const { settled, claimed } = await completeAndClaim(

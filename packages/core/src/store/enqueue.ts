@@ -6,9 +6,9 @@
  * which is most of a small statement's cost. Like pg-boss, it sends one NOTIFY per statement
  * when the queue has `notify` on and a row is runnable now, and skips ids that exist.
  */
-import type { ExecutePrepared } from '@taskfleet/core';
-import { PGBOSS_SCHEMA } from '@taskfleet/core';
 import type { JobInsert } from 'pg-boss';
+import type { ExecutePrepared } from './executor.ts';
+import { NOTIFY_CHANNEL, PGBOSS_SCHEMA } from './names.ts';
 
 const S = PGBOSS_SCHEMA;
 const TEXT = `
@@ -27,7 +27,7 @@ WITH ins AS (
   ON CONFLICT DO NOTHING
   RETURNING id, start_after
 ), notified AS (
-  SELECT pg_notify('pgboss_' || left(encode(sha224('${S}'::bytea), 'hex'), 24), $1)
+  SELECT pg_notify('${NOTIFY_CHANNEL}', $1)
   FROM ins WHERE start_after <= ${S}.job_now() AND (SELECT notify FROM ${S}.queue WHERE name = $1) LIMIT 1
 )
 SELECT id FROM ins WHERE (SELECT count(*) FROM notified) >= 0`;
@@ -53,7 +53,7 @@ export async function insertTasks(executeSql: ExecutePrepared, queue: string, ro
     retryLimit[i] = r.retryLimit ?? null;
   }
   const { rows: inserted } = await executeSql({
-    name: 'taskfleet_insert_tasks_v1',
+    name: 'taskfleet_insert_tasks_v2',
     text: TEXT,
     values: [queue, ids, data, priority, runAt, delay, expire, retryLimit],
   });

@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBoss, executorOf, startBoss } from '@taskfleet/core';
 import type { PgBoss } from 'pg-boss';
-import { useTestDatabase } from '../../../test-support/database.ts';
-import { insertTasks } from '../src/sql/insert-tasks.ts';
-import { uuidv7 } from '../src/enqueue/uuid7.ts';
+import { useTestDatabase } from '../../../../test-support/database.ts';
+import { insertTasks } from '@taskfleet/core';
+import { randomUUID as uuidv7 } from 'node:crypto';
 
 const db = useTestDatabase();
 let boss: PgBoss;

@@ -1,8 +1,8 @@
 /**
- * Queue depth by state, deferred and oldest-ready age, for every queue in one scan. Callers cache
+ * Per-queue reads for the API: depth by state, deferred and oldest-ready age, for every queue in one scan. Callers cache
  * it (queueDepthCache) so a burst of status requests cannot turn into a burst of table scans.
  */
-import type { ExecuteSql } from '@taskfleet/core';
+import type { ExecuteSql } from './executor.ts';
 
 export interface QueueDepthRow {
   name: string;
@@ -41,4 +41,35 @@ export async function readyDepthUpTo(executeSql: ExecuteSql, queue: string, cap:
     [queue, cap],
   );
   return rows[0]?.n ?? 0;
+}
+
+/** Tasks created and finished per queue and minute over the last hour (the dashboard's bars). */
+
+export interface ThroughputRow {
+  minute: string;
+  queue: string;
+  created: number;
+  completed: number;
+  failed: number;
+}
+
+/** One scan of the job table (no index on created_on/completed_on): callers cache it. */
+export async function throughputPerMinute(executeSql: ExecuteSql): Promise<ThroughputRow[]> {
+  const { rows } = await executeSql(
+    `WITH recent AS (
+         SELECT name, created_on, completed_on, state FROM pgboss.job
+          WHERE created_on > now() - interval '1 hour' OR completed_on > now() - interval '1 hour')
+       SELECT to_char(m, 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS minute, name AS queue,
+              sum(created)::int AS created, sum(completed)::int AS completed, sum(failed)::int AS failed
+         FROM (
+           SELECT date_trunc('minute', created_on AT TIME ZONE 'UTC') AS m, name, 1 AS created, 0 AS completed, 0 AS failed
+             FROM recent WHERE created_on > now() - interval '1 hour'
+           UNION ALL
+           SELECT date_trunc('minute', completed_on AT TIME ZONE 'UTC'), name, 0,
+                  (state = 'completed')::int, (state = 'failed')::int
+             FROM recent WHERE completed_on > now() - interval '1 hour' AND state IN ('completed', 'failed')
+         ) x
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+  );
+  return rows as ThroughputRow[];
 }

@@ -1,6 +1,6 @@
-/** Task reads and listing on pg-boss's job table. */
-import type { ExecuteSql } from '@taskfleet/core';
-import type { TaskEnvelope } from '@taskfleet/core';
+/** Task reads, listing and the statements of task operations on pg-boss's job table. */
+import type { TaskEnvelope } from '../tasks/envelope.ts';
+import type { ExecuteSql } from './executor.ts';
 
 export interface TaskRow {
   id: string;
@@ -72,4 +72,9 @@ export async function listTasks(executeSql: ExecuteSql, f: ListFilter): Promise<
     values,
   );
   return rows as TaskRow[];
+}
+
+/** Delete the dead-letter copy of a task that is being retried from its own queue (not yet taken). */
+export async function deleteDeadLetterCopy(executeSql: ExecuteSql, deadLetterQueue: string, sourceId: string): Promise<void> {
+  await executeSql(`DELETE FROM pgboss.job WHERE name = $1 AND source_id = $2 AND state = 'created'`, [deadLetterQueue, sourceId]);
 }

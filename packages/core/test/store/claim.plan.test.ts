@@ -4,12 +4,11 @@
  * reading the ready index in order — about n entries for n jobs — not by scanning and sorting every
  * ready row. The plan is read from auto_explain (nested statements: the one inside the function).
  */
-import { PRIORITIES } from '@taskfleet/core';
+import { claimJobs, completeAndClaim, PRIORITIES } from '@taskfleet/core';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { explainingClient } from '../../../test-support/auto-explain.ts';
-import { useTestDatabase } from '../../../test-support/database.ts';
-import { claimJobs, completeAndClaim } from '../src/sql/claim.ts';
+import { explainingClient } from '../../../../test-support/auto-explain.ts';
+import { useTestDatabase } from '../../../../test-support/database.ts';
 
 const db = useTestDatabase();
 const READY = 100_000;
@@ -52,7 +51,9 @@ describe('claim plan on a table filled after its last ANALYZE', () => {
   });
 
   it('reads the ready index in order and claims the highest priority, oldest first', async () => {
-    const { result: jobs, plans } = await plannedWith(() => claimJobs((q, v) => client.query(q as never, v), 'noop', 50));
+    const { result: jobs, plans } = await plannedWith(
+      async () => (await claimJobs((q, v) => client.query(q as never, v), 'noop', 50)).claimed,
+    );
     expect(jobs).toHaveLength(50);
     expect(jobs.every((j) => j.priority === PRIORITIES.high)).toBe(true);
     const created = jobs.map((j) => j.createdOn.getTime());
@@ -68,8 +69,8 @@ describe('claim plan on a table filled after its last ANALYZE', () => {
 
   it('claims only jobs at or above the minimum priority for reserved slots, and marks them active', async () => {
     const high = await db.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE priority = $1 AND state = 'created'`, [PRIORITIES.high]);
-    const { result: jobs, plans } = await plannedWith(() =>
-      claimJobs((q, v) => client.query(q as never, v), 'noop', READY, PRIORITIES.high),
+    const { result: jobs, plans } = await plannedWith(
+      async () => (await claimJobs((q, v) => client.query(q as never, v), 'noop', READY, PRIORITIES.high)).claimed,
     );
     expect(jobs.length).toBe(high.rows[0].n);
     expect(jobs.every((j) => j.priority === PRIORITIES.high && j.retryCount === 0)).toBe(true);
@@ -80,7 +81,7 @@ describe('claim plan on a table filled after its last ANALYZE', () => {
 
   it('completes a batch by id and claims its successors in the same statement', async () => {
     const run = (q: unknown, v?: unknown[]) => client.query(q as never, v);
-    const batch = await claimJobs(run, 'noop', 20);
+    const batch = (await claimJobs(run, 'noop', 20)).claimed;
     const stale = { id: batch[0]?.id as string, retryCount: 7, output: null }; // an attempt that is not the current one
     const { result, plans } = await plannedWith(() =>
       completeAndClaim(

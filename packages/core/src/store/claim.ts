@@ -1,10 +1,10 @@
 /**
- * The worker's claim and completion: `taskfleet.complete_and_claim` (migration 000006) completes a
+ * The worker's claim and completion: `taskfleet.complete_and_claim` (migrations 000006, 000007) completes a
  * batch of attempts and claims the next ready jobs of the queue in one statement. It replaces
  * pg-boss's `fetch()`, whose plan depends on fresh table statistics (see the migration for the
  * measurement); the function's plan does not.
  */
-import type { ExecutePrepared } from '@taskfleet/core';
+import type { ExecutePrepared } from './executor.ts';
 
 /** A job this replica has claimed: the attempt it runs is (`id`, `retryCount`). */
 export interface ClaimedJob {
@@ -49,11 +49,28 @@ const COMPLETE_AND_CLAIM = {
 };
 
 /**
+ * A claim the queue's fleet-wide settings held back (paused, at its concurrency, or at its rate):
+ * `retryAfterMs` is when the rate limit lets the next start through; null — wait for a wake-up.
+ */
+export interface Throttle {
+  retryAfterMs: number | null;
+}
+
+export interface ClaimResult {
+  /** Attempts this statement completed. */
+  settled: string[];
+  /** Jobs it claimed (marked active). */
+  claimed: ClaimedJob[];
+  /** Set when the queue's settings let fewer jobs through than asked for. */
+  throttle?: Throttle;
+}
+
+/**
  * Claim up to `limit` ready jobs of `queue`, highest priority first, then oldest; with
  * `minPriority` only jobs at or above it (the slots reserved for critical work).
  */
-export async function claimJobs(executeSql: ExecutePrepared, queue: string, limit: number, minPriority?: number): Promise<ClaimedJob[]> {
-  return (await completeAndClaim(executeSql, queue, [], limit, minPriority)).claimed;
+export async function claimJobs(executeSql: ExecutePrepared, queue: string, limit: number, minPriority?: number): Promise<ClaimResult> {
+  return completeAndClaim(executeSql, queue, [], limit, minPriority);
 }
 
 function claimedJob(r: ClaimRow): ClaimedJob {
@@ -82,7 +99,7 @@ export async function completeAndClaim(
   items: Completion[],
   claim: number,
   minPriority?: number,
-): Promise<{ settled: string[]; claimed: ClaimedJob[] }> {
+): Promise<ClaimResult> {
   const { rows } = await executeSql({
     ...COMPLETE_AND_CLAIM,
     values: [
@@ -94,11 +111,11 @@ export async function completeAndClaim(
       minPriority ?? null,
     ],
   });
-  const settled: string[] = [];
-  const claimed: ClaimedJob[] = [];
+  const result: ClaimResult = { settled: [], claimed: [] };
   for (const row of rows as (ClaimRow & { settled: string | null })[]) {
-    if (row.settled) settled.push(row.settled);
-    else claimed.push(claimedJob(row));
+    if (row.settled) result.settled.push(row.settled);
+    else if (row.id) result.claimed.push(claimedJob(row));
+    else result.throttle = { retryAfterMs: row.start_after ? Math.max(0, row.start_after.getTime() - row.created_on.getTime()) : null };
   }
-  return { settled, claimed };
+  return result;
 }

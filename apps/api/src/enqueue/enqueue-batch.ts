@@ -1,0 +1,106 @@
+/**
+ * Enqueue a batch in one insert, with a result per item: accepted, duplicate (idempotency key seen
+ * before), conflict (key reused with a different request), invalid (with field errors). Valid items
+ * are stored even when others are invalid; a batch with no valid item is a 422. Plain inputs and a
+ * result object (no HTTP framework here).
+ */
+import { type BatchItemResult, type BatchResult, getTasks, insertTasks, type TaskDefinition, type TaskRow } from '@taskfleet/core';
+import { requireTaskType } from '../known-queues.ts';
+import { problems } from '../problem.ts';
+import { taskUrl } from '../task-view.ts';
+import { buildTask, type NewTask, validTraceparent } from './build.ts';
+import type { EnqueueDeps, EnqueueRequestInfo } from './enqueue-task.ts';
+import { insertDeduped } from './group-commit.ts';
+import { batchRequestSchema, validateTask, zodFieldErrors } from './schema.ts';
+
+export interface EnqueueBatchInput extends EnqueueRequestInfo {
+  /** The parsed JSON body. */
+  body: unknown;
+}
+
+/** 202 when at least one task was accepted, else 200. */
+export interface EnqueueBatchResult {
+  status: 200 | 202;
+  body: BatchResult;
+}
+
+interface Built {
+  index: number;
+  task: NewTask;
+}
+
+/** The batch's items: the schema and size checked, each item validated (invalid ones get their result now). */
+function parseItems(input: EnqueueBatchInput, def: TaskDefinition, maxTasks: number): { results: BatchItemResult[]; built: Built[] } {
+  const parsed = batchRequestSchema.safeParse(input.body);
+  if (!parsed.success) throw problems.validation(zodFieldErrors(parsed.error));
+  const items = parsed.data.tasks;
+  if (items.length > maxTasks) {
+    throw problems.validation([{ field: 'tasks', message: `at most ${maxTasks} tasks per batch (got ${items.length})` }]);
+  }
+  const { principal, requestId } = input;
+  const traceparent = validTraceparent(input.traceparent);
+  const results: BatchItemResult[] = new Array(items.length);
+  const built: Built[] = [];
+  items.forEach((item, index) => {
+    const v = validateTask(item, def, `tasks[${index}]`);
+    if (!v.ok) results[index] = { index, status: 'invalid', errors: v.errors };
+    else
+      built.push({
+        index,
+        task: buildTask({ def, request: v.request, payload: v.payload, principal, requestId, traceparent, headerKey: undefined }),
+      });
+  });
+  if (built.length === 0)
+    throw problems.validation(
+      results.flatMap((r) => r.errors ?? []),
+      'No task in the batch is valid.',
+    );
+  return { results, built };
+}
+
+/** Insert the valid items (one statement) and record each one's outcome in `results`. */
+async function insertItems(input: EnqueueBatchInput, deps: EnqueueDeps, built: Built[], results: BatchItemResult[]): Promise<void> {
+  const { executeSql } = deps;
+  const { queue, baseUrl: base } = input;
+  const outcomes = await insertDeduped(
+    (q, rows) => insertTasks(executeSql, q, rows),
+    queue,
+    built.map((b) => b.task.row),
+  );
+  const duplicates = built.filter((b) => outcomes.get(b.task.row) === false);
+  const existing = duplicates.length
+    ? await getTasks(
+        executeSql,
+        queue,
+        duplicates.map((d) => d.task.id),
+      )
+    : new Map<string, TaskRow>();
+  for (const { index, task } of built) {
+    const outcome = outcomes.get(task.row);
+    if (outcome instanceof Error) throw outcome;
+    const statusUrl = taskUrl(base, queue, task.id);
+    if (outcome) results[index] = { index, status: 'accepted', id: task.id, statusUrl };
+    else {
+      const row = existing.get(task.id);
+      const conflict = row && row.data?.meta?.requestHash !== task.requestHash;
+      results[index] = { index, status: conflict ? 'conflict' : 'duplicate', id: task.id, statusUrl };
+    }
+  }
+}
+
+export async function enqueueBatch(input: EnqueueBatchInput, deps: EnqueueDeps): Promise<EnqueueBatchResult> {
+  const { queue } = input;
+  const def = requireTaskType(queue);
+  const { results, built } = parseItems(input, def, deps.config.api.batchMaxTasks);
+  await insertItems(input, deps, built, results);
+  const count = (s: BatchItemResult['status']) => results.filter((r) => r.status === s).length;
+  const summary = {
+    accepted: count('accepted'),
+    duplicate: count('duplicate'),
+    conflict: count('conflict'),
+    invalid: count('invalid'),
+  };
+  deps.metrics.enqueued.inc({ queue, outcome: 'accepted' }, summary.accepted);
+  if (summary.duplicate) deps.metrics.enqueued.inc({ queue, outcome: 'duplicate' }, summary.duplicate);
+  return { status: summary.accepted > 0 ? 202 : 200, body: { ...summary, results } };
+}

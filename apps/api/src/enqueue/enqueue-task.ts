@@ -1,0 +1,107 @@
+/**
+ * Enqueue one task: validate, build the row, hand it to the group committer, and answer — 202 with a
+ * receipt for a new task, 200 with the stored task for an idempotent repeat, 409 when the key was used
+ * for a different request. Plain inputs and a result object (no HTTP framework here); failures throw
+ * the `problems.*` errors the error handler turns into problem+json.
+ */
+import { type Config, type EnqueueReceipt, type ExecutePrepared, getTask, type TaskRow, type TaskView } from '@taskfleet/core';
+import type { ApiMetrics } from '../metrics.ts';
+import { requireTaskType } from '../known-queues.ts';
+import { problems } from '../problem.ts';
+import { taskUrl, toTaskView } from '../task-view.ts';
+import { buildTask, type NewTask, type Principal, validTraceparent } from './build.ts';
+import { GroupCommitClosedError, type GroupCommitter, GroupCommitFullError, GroupCommitTimeoutError } from './group-commit.ts';
+import { IDEMPOTENCY_KEY, validateTask } from './schema.ts';
+
+export interface EnqueueDeps {
+  config: Config;
+  executeSql: ExecutePrepared;
+  committer: GroupCommitter;
+  metrics: ApiMetrics;
+}
+
+/** What an enqueue request brings besides its body. */
+export interface EnqueueRequestInfo {
+  queue: string;
+  principal: Principal;
+  requestId: string;
+  /** The `traceparent` header as sent (kept only when well-formed). */
+  traceparent: string | undefined;
+  /** Scheme and host for status URLs (API_PUBLIC_URL or the request's own). */
+  baseUrl: string;
+}
+
+export interface EnqueueTaskInput extends EnqueueRequestInfo {
+  /** The parsed JSON body. */
+  body: unknown;
+  /** The `Idempotency-Key` header, used when the body has none. */
+  headerKey: string | undefined;
+}
+
+/** The answer to send: its status, body and `Location` (the task's status URL). */
+export type EnqueueTaskResult = { status: 202; location: string; body: EnqueueReceipt } | { status: 200; location: string; body: TaskView };
+
+function commitError(metrics: ApiMetrics, err: unknown): never {
+  if (err instanceof GroupCommitFullError) {
+    metrics.shed.inc({ reason: 'buffer' });
+    throw problems.overloaded(`${err.message}; retry shortly.`);
+  }
+  if (err instanceof GroupCommitTimeoutError) {
+    metrics.shed.inc({ reason: 'timeout' });
+    throw problems.overloaded(`${err.message}; retry shortly.`, 2);
+  }
+  if (err instanceof GroupCommitClosedError) throw problems.unavailable('This API replica is shutting down; retry.', 1);
+  throw err;
+}
+
+/** Answer for a task whose row already existed (idempotent repeat, or a conflicting reuse of the key). */
+function duplicateAnswer(task: NewTask, existing: TaskRow | undefined, base: string) {
+  if (!existing) return { kind: 'missing' as const };
+  if (existing.data?.meta?.requestHash !== task.requestHash) {
+    return { kind: 'conflict' as const, id: existing.id };
+  }
+  return { kind: 'same' as const, view: toTaskView(existing, base) };
+}
+
+function buildOne(input: EnqueueTaskInput): NewTask {
+  const def = requireTaskType(input.queue);
+  const { headerKey } = input;
+  if (headerKey !== undefined && !IDEMPOTENCY_KEY.safeParse(headerKey).success) {
+    throw problems.validation([{ field: 'Idempotency-Key', message: 'must be 1–255 printable ASCII characters without spaces' }]);
+  }
+  const validated = validateTask(input.body, def);
+  if (!validated.ok) throw problems.validation(validated.errors);
+  return buildTask({
+    def,
+    request: validated.request,
+    payload: validated.payload,
+    principal: input.principal,
+    requestId: input.requestId,
+    traceparent: validTraceparent(input.traceparent),
+    headerKey,
+  });
+}
+
+export async function enqueueTask(input: EnqueueTaskInput, deps: EnqueueDeps): Promise<EnqueueTaskResult> {
+  const { committer, executeSql, metrics } = deps;
+  const { queue, baseUrl: base } = input;
+  const task = buildOne(input);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const inserted = await committer.submit(queue, task.row).catch((err: unknown) => commitError(metrics, err));
+    if (inserted) {
+      metrics.enqueued.inc({ queue, outcome: 'accepted' });
+      const statusUrl = taskUrl(base, queue, task.id);
+      return { status: 202, location: statusUrl, body: { id: task.id, queue, state: task.scheduled ? 'scheduled' : 'queued', statusUrl } };
+    }
+    const answer = duplicateAnswer(task, await getTask(executeSql, queue, task.id), base);
+    if (answer.kind === 'same') {
+      metrics.enqueued.inc({ queue, outcome: 'duplicate' });
+      return { status: 200, location: answer.view.statusUrl, body: answer.view };
+    }
+    if (answer.kind === 'conflict') {
+      throw problems.conflict('This idempotency key was already used for a different request.', { taskId: answer.id });
+    }
+    // The earlier row was deleted (retention) between the insert and the read: insert again.
+  }
+  throw problems.unavailable('The task could not be stored; retry.');
+}

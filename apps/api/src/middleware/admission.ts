@@ -1,0 +1,55 @@
+/**
+ * Admission control for the enqueue routes, in this order: refuse while this replica drains (503),
+ * bound the enqueue requests in progress on this replica (503), require the submit scope (403), the
+ * queue must be a task type's (404; dead-letter queues are not fed), and shed a queue whose last known
+ * ready depth is above API_SHED_READY_DEPTH (503). One instance per app: the in-progress count is
+ * shared by every route it guards.
+ */
+import type { Config } from '@taskfleet/core';
+import { createMiddleware } from 'hono/factory';
+import type { AppEnv } from '../env.ts';
+import { requireTaskType } from '../known-queues.ts';
+import type { ApiMetrics } from '../metrics.ts';
+import { problems } from '../problem.ts';
+import type { DepthShedder } from '../queue-stats.ts';
+import { requireScope } from './auth.ts';
+
+export interface AdmissionDeps {
+  config: Config;
+  metrics: ApiMetrics;
+  shedder: DepthShedder;
+  /** True once shutdown has begun. */
+  isDraining: () => boolean;
+}
+
+/** Guards routes with a `:queue` parameter. */
+export function admission(deps: AdmissionDeps) {
+  const { config, metrics, shedder } = deps;
+  let admitted = 0;
+  return createMiddleware<AppEnv, '/v1/queues/:queue/*'>(async (c, next) => {
+    const queue = c.req.param('queue');
+    if (deps.isDraining()) {
+      metrics.shed.inc({ reason: 'draining' });
+      throw problems.unavailable('This API replica is shutting down; retry (another replica will answer).', 1);
+    }
+    if (admitted >= config.api.maxConcurrentRequests) {
+      metrics.shed.inc({ reason: 'concurrency' });
+      throw problems.overloaded(`More than ${config.api.maxConcurrentRequests} enqueue requests are in progress on this replica.`);
+    }
+    requireScope(c, 'submit');
+    requireTaskType(queue);
+    if (shedder.shouldShed(queue)) {
+      metrics.shed.inc({ reason: 'queue_depth' });
+      throw problems.overloaded(
+        `Queue ${queue} has more than ${config.api.shedReadyDepth} ready tasks; new tasks are refused until workers catch up.`,
+        5,
+      );
+    }
+    admitted++;
+    try {
+      await next();
+    } finally {
+      admitted--;
+    }
+  });
+}

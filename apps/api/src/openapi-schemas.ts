@@ -1,0 +1,257 @@
+/**
+ * Zod schemas of what the API answers (and of its path parameters), for the OpenAPI document. The
+ * handlers build their answers as the wire types of packages/core/src/contract.ts; the type checks at
+ * the end keep each schema and its type in step, so the document cannot drift from the answers.
+ * Request bodies and queries are not here: routes declare the schemas that validate them.
+ */
+import { z } from '@hono/zod-openapi';
+import {
+  API_KEY_SCOPES,
+  type BatchResult,
+  type EnqueueReceipt,
+  PRIORITY_NAMES,
+  type PriorityName,
+  type Problem,
+  QUEUE_DEPTH_STATES,
+  type QueueInfo,
+  TASK_STATES,
+  type TaskView,
+  type WorkerList,
+} from '@taskfleet/core';
+
+const priority = z.enum(PRIORITY_NAMES as readonly [PriorityName, ...PriorityName[]]);
+const count = z.number().int().min(0);
+const dateTime = z.iso.datetime();
+
+/**
+ * Any JSON value, as one schema rather than z.json()'s recursive one: the same values, and a
+ * recursion through arrays would be a circular type in generated TypeScript clients.
+ */
+export const ANY_JSON = {
+  type: ['string', 'number', 'boolean', 'null', 'array', 'object'] as ('string' | 'number' | 'boolean' | 'null' | 'array' | 'object')[],
+  items: {},
+  additionalProperties: {},
+  description: 'Any JSON value',
+};
+
+/** Payloads, outputs and errors as stored. */
+export const JsonValue = z.json().openapi('JsonValue', ANY_JSON);
+
+export const FieldErrorSchema = z
+  .object({
+    field: z.string().openapi({ description: 'Path of the bad field', example: 'payload.url' }),
+    message: z.string(),
+  })
+  .openapi('FieldError');
+
+export const ProblemSchema = z
+  .looseObject({
+    type: z.string().openapi({ example: 'https://taskfleet.dev/problems/validation' }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    requestId: z.string().optional().openapi({ description: 'The `X-Request-Id` of the request' }),
+    errors: z.array(FieldErrorSchema).optional().openapi({ description: 'One entry per bad field (validation)' }),
+  })
+  .openapi('Problem', { description: 'RFC 9457 problem details; some carry extensions, e.g. `taskId` or `state` on a 409.' });
+
+export const TaskSchema = z
+  .object({
+    id: z.uuid(),
+    queue: z.string(),
+    state: z.enum(TASK_STATES),
+    priority,
+    attempts: count,
+    maxAttempts: z.number().int().min(1),
+    createdAt: dateTime,
+    runAt: dateTime,
+    startedAt: dateTime.nullable(),
+    finishedAt: dateTime.nullable(),
+    payload: JsonValue,
+    output: JsonValue,
+    lastError: JsonValue,
+    idempotencyKey: z.string().nullable(),
+    traceparent: z.string().nullable(),
+    deadLetterQueue: z.string().nullable(),
+    source: z.object({ queue: z.string(), id: z.uuid() }).nullable().openapi({ description: 'For a dead-lettered copy: where it failed' }),
+    statusUrl: z.url(),
+  })
+  .openapi('Task');
+
+export const EnqueueReceiptSchema = z
+  .object({ id: z.uuid(), queue: z.string(), state: z.enum(['queued', 'scheduled']), statusUrl: z.url() })
+  .openapi('EnqueueReceipt');
+
+const BatchItemResultSchema = z
+  .object({
+    index: count,
+    status: z.enum(['accepted', 'duplicate', 'conflict', 'invalid']),
+    id: z.uuid().optional(),
+    statusUrl: z.url().optional(),
+    errors: z.array(FieldErrorSchema).optional(),
+  })
+  .openapi('BatchItemResult');
+
+export const BatchResultSchema = z
+  .object({ accepted: count, duplicate: count, conflict: count, invalid: count, results: z.array(BatchItemResultSchema) })
+  .openapi('BatchResult');
+
+export const TaskPageSchema = z
+  .object({ tasks: z.array(TaskSchema), nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next page' }) })
+  .openapi('TaskPage');
+
+export const QueueInfoSchema = z
+  .object({
+    name: z.string(),
+    kind: z.enum(['tasks', 'dead-letter']),
+    description: z.string().nullable(),
+    deadLetterQueue: z.string().nullable(),
+    depth: z.object({
+      ready: count,
+      scheduled: count,
+      retrying: count,
+      running: count,
+      completed: count,
+      failed: count,
+      cancelled: count,
+    }),
+    oldestReadyAgeSeconds: z.number().min(0).nullable(),
+    settings: z.lazy(() => QueueSettingsSchema),
+  })
+  .openapi('QueueInfo');
+
+const rateSchema = z.strictObject({
+  limit: z.number().int().min(1).max(10_000).describe('Task starts per period across the fleet'),
+  periodSeconds: z.number().int().min(1).max(86_400),
+});
+
+export const QueueSettingsSchema = z
+  .object({
+    paused: z.boolean().describe('No replica starts a task of the queue (enqueue is still accepted)'),
+    concurrency: z.number().int().min(1).nullable().describe('Tasks of the queue running at once across every replica; null: unlimited'),
+    rate: rateSchema.nullable().describe('At most `limit` starts in any window of `periodSeconds`; null: unlimited'),
+  })
+  .openapi('QueueSettings');
+
+/** `PATCH /v1/queues/{queue}`: absent fields stay as they are; null clears a limit. Validates the request too. */
+export const QueueSettingsPatchSchema = z
+  .strictObject({
+    paused: z.boolean().optional(),
+    concurrency: z.number().int().min(1).max(1_000_000).nullable().optional(),
+    rate: rateSchema.nullable().optional(),
+  })
+  .openapi('QueueSettingsPatch');
+
+export const QueueListSchema = z.object({ queues: z.array(QueueInfoSchema) }).openapi('QueueList');
+
+export const RedriveResultSchema = z.object({ queue: z.string(), deadLetterQueue: z.string(), moved: count }).openapi('RedriveResult');
+
+export const WhoamiSchema = z.object({ name: z.string(), scopes: z.array(z.enum(API_KEY_SCOPES)) }).openapi('Whoami');
+
+export const WorkerListSchema = z
+  .object({
+    workers: z.array(
+      z.object({
+        id: z.string(),
+        hostname: z.string(),
+        pid: z.number().int(),
+        queues: z.array(z.string()),
+        concurrency: count,
+        active: count,
+        startedAt: dateTime,
+        seenAt: dateTime,
+      }),
+    ),
+    totals: z.object({ replicas: count, slots: count, active: count }),
+  })
+  .openapi('WorkerList');
+
+const QueueDepthSchema = z.object(Object.fromEntries(QUEUE_DEPTH_STATES.map((s) => [s, count]))).openapi('QueueDepth');
+
+export const StatsSchema = z
+  .object({
+    computedAt: dateTime.nullable(),
+    queues: z.array(
+      z.object({
+        queue: z.string(),
+        depth: QueueDepthSchema,
+        readyByPriority: z.record(priority, count).optional(),
+        oldestReadyAgeSeconds: z.number().min(0).nullable(),
+      }),
+    ),
+    history: z.array(z.object({ t: dateTime, queues: z.record(z.string(), QueueDepthSchema) })),
+    throughput: z.array(z.object({ minute: dateTime, queue: z.string(), created: count, completed: count, failed: count })),
+  })
+  .openapi('Stats');
+
+/** Path parameters. */
+export const QueueParams = z.object({
+  queue: z.string().openapi({ description: 'A task type, or its dead-letter queue (`<type>.dead`)', example: 'http.request' }),
+});
+export const TaskParams = QueueParams.extend({ id: z.uuid().openapi({ description: 'Task id' }) });
+
+/** The problem+json answers, by status: each a reusable response in the document's components. */
+const PROBLEMS = {
+  400: ['BadRequest', 'Malformed body: not JSON, not UTF-8, or empty'],
+  401: ['Unauthorized', 'No API key, or an invalid or revoked one'],
+  403: ['Forbidden', 'The API key lacks the scope this needs'],
+  404: ['NotFound', 'No such queue or task (or not visible to this API key)'],
+  409: ['Conflict', 'Conflict with the current state'],
+  413: ['PayloadTooLarge', 'The body is larger than the limit'],
+  415: ['UnsupportedMediaType', 'The body is not application/json (UTF-8)'],
+  422: ['ValidationFailed', 'Validation failed: `errors` names each bad field'],
+  429: ['RateLimited', "The API key's request rate is exceeded"],
+  503: ['Unavailable', 'Overloaded, shutting down, or the database is unavailable'],
+} as const;
+type ProblemStatus = keyof typeof PROBLEMS;
+
+const retryAfter = { description: 'Seconds to wait before retrying', required: true, schema: { type: 'integer', minimum: 1 } };
+const HEADERS: Partial<Record<ProblemStatus, Record<string, { description: string; required: boolean; schema: Record<string, unknown> }>>> =
+  {
+    401: { 'WWW-Authenticate': { description: '`Bearer realm="taskfleet"`', required: true, schema: { type: 'string' } } },
+    429: { 'Retry-After': retryAfter },
+    503: { 'Retry-After': retryAfter },
+  };
+
+const answer = <S>(code: ProblemStatus, description: string, schema: S) => ({
+  description,
+  content: { 'application/problem+json': { schema } },
+  ...(HEADERS[code] ? { headers: HEADERS[code] } : {}),
+});
+
+/** The reusable problem answers (openapi.ts registers them as components; the generated Problem schema is registered beside them). */
+export function problemComponents() {
+  return (Object.keys(PROBLEMS).map(Number) as ProblemStatus[]).map((code) => {
+    const [name, description] = PROBLEMS[code];
+    return [name, answer(code, description, { $ref: '#/components/schemas/Problem' })] as const;
+  });
+}
+
+/** The problem+json answers an operation can give. */
+export function problemResponses(...codes: ProblemStatus[]) {
+  return Object.fromEntries(codes.map((code) => [code, { $ref: `#/components/responses/${PROBLEMS[code][0]}` }]));
+}
+
+/** A problem+json answer with a description of its own. */
+export const problemResponse = (code: ProblemStatus, description: string) => answer(code, description, ProblemSchema);
+
+/** A JSON answer. */
+export const jsonResponse = <S extends z.ZodType>(description: string, schema: S) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+// The schemas above against the contract's types: a field added to one and not the other fails typecheck.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Fits<S extends z.ZodType, T> = Same<keyof z.output<S>, keyof T> extends true ? (z.output<S> extends T ? true : false) : false;
+export type SchemaChecks = [
+  Fits<typeof TaskSchema, TaskView>,
+  Fits<typeof EnqueueReceiptSchema, EnqueueReceipt>,
+  Fits<typeof BatchResultSchema, BatchResult>,
+  Fits<typeof QueueInfoSchema, QueueInfo>,
+  Fits<typeof WorkerListSchema, WorkerList>,
+  z.output<typeof ProblemSchema> extends Problem ? true : false,
+] extends true[]
+  ? true
+  : never;
+export const schemaChecks: SchemaChecks = true;

@@ -1,0 +1,19 @@
+/** `taskfleet start api|worker`: runs one app process in the foreground. */
+import { delegatedCommand } from '../command.ts';
+import { delegate } from '../delegate.ts';
+import { EXIT } from '../exit-codes.ts';
+
+const help = 'usage: taskfleet start api|worker   (configured by the environment; see README "Configuration")';
+
+export const start = delegatedCommand({
+  name: 'start',
+  summary: [['start api|worker', 'run one app process (DATABASE_URL)']],
+  help,
+  async run([role], { io, err }) {
+    if (role !== 'api' && role !== 'worker') {
+      err(help);
+      return EXIT.usage;
+    }
+    return delegate(`apps/${role}/src/main.ts`, [], io.env, ['--max-semi-space-size=4']);
+  },
+});

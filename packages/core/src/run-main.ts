@@ -1,0 +1,52 @@
+/**
+ * The start-up both apps share (their `main.ts` files are thin): configuration from the environment,
+ * the logger, the task modules, a started pg-boss on a schema this release can use, then the app;
+ * SIGTERM/SIGINT run the app's stop; a start-up error exits at once with a message that names it.
+ */
+import type { PgBoss } from 'pg-boss';
+import type { Config } from './config.ts';
+import { loadConfig } from './config.ts';
+import { type BossOptions, createBoss, type Role } from './db.ts';
+import { exitOnStartupError, handleShutdownSignals } from './lifecycle.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { startBoss } from './startup.ts';
+import { loadTaskModules, type TaskModuleEntry } from './tasks/modules.ts';
+
+export interface AppStart {
+  config: Config;
+  logger: Logger;
+  boss: PgBoss;
+  /** The entries of TASK_MODULES, loaded and registered. */
+  taskModules: TaskModuleEntry[];
+}
+
+export interface MainOptions {
+  role: Extract<Role, 'api' | 'worker'>;
+  /** Fixed fields on every log line (the worker's replica id). */
+  logBase?: (config: Config) => Record<string, unknown>;
+  /** pg-boss options for this role (pool size, maintenance, LISTEN). */
+  boss: (config: Config) => Omit<BossOptions, 'config' | 'role' | 'logger'>;
+  /** Start the app; returns what a shutdown signal runs (after which pg-boss is stopped). */
+  start: (app: AppStart) => Promise<() => Promise<void>>;
+  /** How pg-boss stops after the app's own stop. */
+  bossStop?: Parameters<PgBoss['stop']>[0];
+}
+
+export async function runMain(options: MainOptions): Promise<void> {
+  let logger: Logger | undefined;
+  try {
+    const config = loadConfig(process.env);
+    logger = createLogger({ role: options.role, config, ...(options.logBase ? { base: options.logBase(config) } : {}) });
+    const log = logger;
+    const taskModules = await loadTaskModules(config.taskModules);
+    const boss = await startBoss(createBoss({ config, role: options.role, logger, ...options.boss(config) }), logger);
+    const stop = await options.start({ config, logger, boss, taskModules });
+    handleShutdownSignals(logger, async () => {
+      await stop();
+      await boss.stop(options.bossStop ?? { graceful: false, close: true });
+      log.info(`${options.role} process stopped`);
+    });
+  } catch (err) {
+    exitOnStartupError(logger, err);
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * The job store: every statement taskfleet runs against pg-boss's tables (`pgboss.*`) and its own
+ * (`taskfleet.*`), one module per concern. Apps, bench and tests call these; they hold no SQL on
+ * those schemas of their own (`test/store-boundary.test.ts` checks). The migration runner's
+ * bookkeeping statements stay in migrations/.
+ *
+ * - executor.ts — how statements run (pg-boss's pool, a client), `ping`
+ * - names.ts — pg-boss's schema and NOTIFY channel
+ * - enqueue.ts — the ingest insert (and its NOTIFY)
+ * - claim.ts — claim, complete-and-claim (the worker's hot path)
+ * - failures.ts — the statements around a failed attempt
+ * - tasks.ts — task reads, listing, task operations
+ * - queues.ts — queue depth and throughput reads for the API
+ * - queue-stats.ts — the fleet's shared queue snapshot
+ * - presence.ts — worker replicas' presence rows
+ * - queue-settings.ts — fleet-wide flow control per queue (pause, concurrency, rate), cancel notices
+ * - keys.ts — API keys
+ */
+export * from './claim.ts';
+export * from './enqueue.ts';
+export * from './executor.ts';
+export * from './failures.ts';
+export * from './keys.ts';
+export * from './names.ts';
+export * from './presence.ts';
+export * from './queue-stats.ts';
+export * from './queues.ts';
+export * from './tasks.ts';
+export * from './queue-settings.ts';
