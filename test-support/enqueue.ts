@@ -11,6 +11,8 @@ export interface TestTask {
   maxAttempts?: number;
   timeoutSeconds?: number;
   delaySeconds?: number;
+  /** The fairness group (pg-boss group_id). */
+  group?: string;
 }
 
 export async function enqueue(db: TestDatabase, queue: string, tasks: TestTask[]): Promise<string[]> {
@@ -24,6 +26,7 @@ export async function enqueue(db: TestDatabase, queue: string, tasks: TestTask[]
       ...(t.maxAttempts ? { retryLimit: t.maxAttempts - 1 } : {}),
       ...(t.timeoutSeconds ? { expireInSeconds: t.timeoutSeconds + 30 } : {}),
       ...(t.delaySeconds ? { startAfter: t.delaySeconds } : {}),
+      ...(t.group ? { group: { id: t.group } } : {}),
     }));
     await insertTasks((text, values) => client.query(text as never, values), queue, rows);
     return rows.map((r) => r.id);

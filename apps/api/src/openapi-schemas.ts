@@ -71,6 +71,7 @@ export const TaskSchema = z
     output: JsonValue,
     lastError: JsonValue,
     idempotencyKey: z.string().nullable(),
+    group: z.string().nullable().describe("The fairness group (queue setting groupConcurrency): as submitted, else the submitting API key's name"),
     traceparent: z.string().nullable(),
     deadLetterQueue: z.string().nullable(),
     source: z.object({ queue: z.string(), id: z.uuid() }).nullable().openapi({ description: 'For a dead-lettered copy: where it failed' }),
@@ -130,6 +131,12 @@ export const QueueSettingsSchema = z
     paused: z.boolean().describe('No replica starts a task of the queue (enqueue is still accepted)'),
     concurrency: z.number().int().min(1).nullable().describe('Tasks of the queue running at once across every replica; null: unlimited'),
     rate: rateSchema.nullable().describe('At most `limit` starts in any window of `periodSeconds`; null: unlimited'),
+    groupConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .nullable()
+      .describe("Tasks of one group (a task's `group`, by default its API key's name) running at once across every replica; groups are served in turn. null: no per-group limit"),
   })
   .openapi('QueueSettings');
 
@@ -139,6 +146,7 @@ export const QueueSettingsPatchSchema = z
     paused: z.boolean().optional(),
     concurrency: z.number().int().min(1).max(1_000_000).nullable().optional(),
     rate: rateSchema.nullable().optional(),
+    groupConcurrency: z.number().int().min(1).max(1_000_000).nullable().optional(),
   })
   .openapi('QueueSettingsPatch');
 

@@ -37,6 +37,7 @@ export function toTaskView(row: TaskRow, base: string): TaskView {
     output: failedish ? null : (row.output ?? null),
     lastError: failedish ? (row.output ?? null) : null,
     idempotencyKey: meta?.idempotencyKey ?? null,
+    group: row.groupId ?? null,
     traceparent: meta?.traceparent ?? null,
     deadLetterQueue: row.state === 'failed' && row.deadLetter ? row.deadLetter : null,
     source: row.sourceName && row.sourceId ? { queue: row.sourceName, id: row.sourceId } : null,

@@ -126,4 +126,47 @@ describe('fleet-wide flow control (3 worker processes)', () => {
     expect(pickupMs).toBeGreaterThanOrEqual(0);
     expect(pickupMs).toBeLessThan(100);
   });
+
+  it('serves groups in turn: a tenant with 10,000 queued cannot hold back another tenant', { timeout: 120_000 }, async () => {
+    await updateQueueSettings(exec, 'noop', { groupConcurrency: 10 });
+    await worker({ WORKER_CONCURRENCY: '20' });
+    const a = await enqueue(
+      db,
+      'noop',
+      Array.from({ length: 10_000 }, () => ({ payload: { sleepMs: 50 }, group: 'tenant-a' })),
+    );
+    const b = await enqueue(
+      db,
+      'noop',
+      Array.from({ length: 10 }, () => ({ payload: { sleepMs: 50 }, group: 'tenant-b' })),
+    );
+    let mostA = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const { rows } = await db.query(
+          `SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'noop' AND state = 'active' AND group_id = 'tenant-a'`,
+        );
+        mostA = Math.max(mostA, rows[0].n);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    try {
+      await waitFor(allIn(b, 'completed'), "tenant B's ten completed", 30_000);
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS n FROM pgboss.job
+       WHERE id = ANY($1::uuid[]) AND state = 'completed'
+         AND completed_on <= (SELECT max(completed_on) FROM pgboss.job WHERE id = ANY($2::uuid[]))`,
+      [a, b],
+    );
+    const aDoneBeforeB = rows[0].n as number;
+    expect(aDoneBeforeB).toBeLessThan(200);
+    expect(mostA).toBeGreaterThan(1);
+    expect(mostA).toBeLessThanOrEqual(10);
+    console.log(`[groups] tenant A had ${aDoneBeforeB} of 10,000 done when tenant B's 10 were; A ran at most ${mostA} at once`);
+  });
 });

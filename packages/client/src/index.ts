@@ -25,6 +25,8 @@ export interface EnqueueOptions {
   timeoutSeconds?: number;
   /** Same key, same task: a repeat answers the original. Generated per call when omitted. */
   idempotencyKey?: string;
+  /** The fairness group (queue setting groupConcurrency); defaults to the API key's name. */
+  group?: string;
 }
 
 /** What enqueue answers: the task's id, state and status URL (a repeated idempotency key answers the full task). */
@@ -56,6 +58,8 @@ export interface QueueSettings {
   concurrency: number | null;
   /** Task starts per period across the fleet; null: unlimited. */
   rate: { limit: number; periodSeconds: number } | null;
+  /** Tasks of one group running at once across the fleet, groups served in turn; null: no per-group limit. */
+  groupConcurrency: number | null;
 }
 
 /** A change to a queue's settings: absent fields stay, null clears a limit. */
@@ -214,6 +218,7 @@ const taskBody = (payload: unknown, o: EnqueueOptions = {}) => ({
   ...(o.delaySeconds !== undefined ? { delaySeconds: o.delaySeconds } : {}),
   ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
   ...(o.timeoutSeconds !== undefined ? { timeoutSeconds: o.timeoutSeconds } : {}),
+  ...(o.group !== undefined ? { group: o.group } : {}),
   idempotencyKey: o.idempotencyKey ?? crypto.randomUUID(),
 });
 

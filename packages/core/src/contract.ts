@@ -40,6 +40,8 @@ export interface TaskView<P = unknown> {
   output: unknown;
   lastError: unknown;
   idempotencyKey: string | null;
+  /** The fairness group: as submitted, else the submitting API key's name (null: anonymous). */
+  group: string | null;
   traceparent: string | null;
   deadLetterQueue: string | null;
   /** For a task in a dead-letter queue: where it failed. */

@@ -85,6 +85,9 @@ export function buildTask(input: {
     row.startAfter = request.delaySeconds;
     scheduled = true;
   }
+  // The fairness group (queue setting groupConcurrency): as sent, else the submitting key's name.
+  const group = request.group ?? (principal.id === null ? undefined : principal.name);
+  if (group !== undefined) row.group = { id: group };
   if (request.maxAttempts !== undefined) row.retryLimit = request.maxAttempts - 1;
   if (request.timeoutSeconds !== undefined) row.expireInSeconds = request.timeoutSeconds + EXPIRY_MARGIN_SECONDS;
   return { queue, id, row, idempotencyKey, requestHash, scheduled };

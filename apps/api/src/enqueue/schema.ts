@@ -20,6 +20,12 @@ export const taskOptionsSchema = z.strictObject({
   maxAttempts: z.number().int().min(1).max(100).optional(),
   timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
   idempotencyKey: IDEMPOTENCY_KEY.optional(),
+  group: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[^\x00-\x1f\x7f]+$/, 'must be 1–128 characters without control characters')
+    .optional(),
 });
 
 export const enqueueRequestSchema = taskOptionsSchema.extend({ payload: z.unknown().optional() });

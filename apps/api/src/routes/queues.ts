@@ -18,6 +18,7 @@ import {
   type QueueDepthRow,
   type QueueInfo,
   type QueueSettings,
+  type QueueSettingsView,
   updateQueueSettings,
 } from '@taskfleet/core';
 import { readJsonBody } from '../body.ts';
@@ -43,6 +44,9 @@ export interface QueueRouteDeps {
   logger: Logger;
 }
 
+/** The settings without their timestamp, as the API shows them. */
+const settingsView = ({ updatedAt: _u, ...shown }: QueueSettings): QueueSettingsView => shown;
+
 function view(row: QueueDepthRow, s: QueueSettings = DEFAULT_QUEUE_SETTINGS): QueueInfo {
   const def = getTaskDefinition(row.name);
   return {
@@ -60,7 +64,7 @@ function view(row: QueueDepthRow, s: QueueSettings = DEFAULT_QUEUE_SETTINGS): Qu
       cancelled: row.cancelled,
     },
     oldestReadyAgeSeconds: row.oldestReadyAgeSeconds === null ? null : Math.round(row.oldestReadyAgeSeconds * 1000) / 1000,
-    settings: { paused: s.paused, concurrency: s.concurrency, rate: s.rate },
+    settings: settingsView(s),
   };
 }
 
@@ -89,7 +93,7 @@ export const queueOperations = [
     method: 'patch',
     path: '/v1/queues/{queue}',
     tags: ['queues'],
-    summary: 'Pause or resume a queue, or set its fleet-wide concurrency and rate limits',
+    summary: 'Pause or resume a queue, or set its fleet-wide concurrency, rate and per-group limits',
     description:
       "Admin scope. Enforced by every worker replica's next claim, whatever the replica count; resume and raised limits wake the workers at once. Absent fields stay as they are; null clears a limit.",
     request: {
@@ -128,7 +132,7 @@ export function queueRoutes(deps: QueueRouteDeps): Hono<AppEnv> {
     const row = await rowOf(queue);
     const settings = await updateQueueSettings(executeSql, queue, parsed.data);
     deps.logger.info(
-      { queue, settings: { paused: settings.paused, concurrency: settings.concurrency, rate: settings.rate } },
+      { queue, settings: settingsView(settings) },
       'queue settings changed',
     );
     return c.json(view(row, settings));

@@ -257,7 +257,7 @@ const STATES = ['queued', 'scheduled', 'running', 'retrying', 'completed', 'fail
 
 /** The queue's fleet-wide flow control: shown to every key, changed with an admin key. */
 function settingsPanel(queue, info) {
-  const s = info.settings ?? { paused: false, concurrency: null, rate: null };
+  const s = info.settings ?? { paused: false, concurrency: null, rate: null, groupConcurrency: null };
   const admin = can('admin');
   const patch = async (body, done) => {
     await api(`/v1/queues/${encodeURIComponent(queue)}`, { method: 'PATCH', body: JSON.stringify(body) });
@@ -281,6 +281,14 @@ function settingsPanel(queue, info) {
     placeholder: 'unlimited',
   });
   const ratePeriod = h('input', { 'data-testid': 'rate-period', type: 'number', min: 1, size: 4, value: s.rate?.periodSeconds ?? 1 });
+  const groupConcurrency = h('input', {
+    'data-testid': 'group-concurrency',
+    type: 'number',
+    min: 1,
+    size: 6,
+    value: s.groupConcurrency ?? '',
+    placeholder: 'unlimited',
+  });
   const num = (el) => (el.value.trim() === '' ? null : Number(el.value));
   return h(
     'form',
@@ -291,7 +299,11 @@ function settingsPanel(queue, info) {
         e.preventDefault();
         const limit = num(rateLimit);
         void patch(
-          { concurrency: num(concurrency), rate: limit === null ? null : { limit, periodSeconds: num(ratePeriod) ?? 1 } },
+          {
+            concurrency: num(concurrency),
+            rate: limit === null ? null : { limit, periodSeconds: num(ratePeriod) ?? 1 },
+            groupConcurrency: num(groupConcurrency),
+          },
           'Limits saved.',
         ).catch(showFlashError);
       },
@@ -314,7 +326,9 @@ function settingsPanel(queue, info) {
     rateLimit,
     ' per ',
     ratePeriod,
-    ' s ',
+    ' s, per group ',
+    groupConcurrency,
+    ' ',
     h('button', { type: 'submit', 'data-testid': 'save-limits', disabled: !admin }, 'Save limits'),
   );
 }

@@ -14,14 +14,14 @@ const S = PGBOSS_SCHEMA;
 const TEXT = `
 WITH ins AS (
   INSERT INTO ${S}.job (id, name, data, priority, start_after, expire_seconds, deletion_seconds, keep_until,
-    retry_limit, retry_delay, retry_backoff, retry_delay_max, policy, dead_letter, heartbeat_seconds)
+    retry_limit, retry_delay, retry_backoff, retry_delay_max, policy, dead_letter, heartbeat_seconds, group_id)
   SELECT u.id, q.name, u.data, u.priority, s.start_after,
     COALESCE(u.expire_seconds, q.expire_seconds), q.deletion_seconds,
     s.start_after + q.retention_seconds * interval '1s',
     COALESCE(u.retry_limit, q.retry_limit), q.retry_delay, COALESCE(q.retry_backoff, false), q.retry_delay_max,
-    q.policy, q.dead_letter, q.heartbeat_seconds
-  FROM unnest($2::uuid[], $3::jsonb[], $4::int[], $5::timestamptz[], $6::int[], $7::int[], $8::int[])
-    AS u(id, data, priority, run_at, delay_seconds, expire_seconds, retry_limit)
+    q.policy, q.dead_letter, q.heartbeat_seconds, u.group_id
+  FROM unnest($2::uuid[], $3::jsonb[], $4::int[], $5::timestamptz[], $6::int[], $7::int[], $8::int[], $9::text[])
+    AS u(id, data, priority, run_at, delay_seconds, expire_seconds, retry_limit, group_id)
   JOIN ${S}.queue q ON q.name = $1
   CROSS JOIN LATERAL (SELECT COALESCE(u.run_at, ${S}.job_now() + COALESCE(u.delay_seconds, 0) * interval '1s') AS start_after) s
   ON CONFLICT DO NOTHING
@@ -42,6 +42,7 @@ export async function insertTasks(executeSql: ExecutePrepared, queue: string, ro
   const delay = new Array<number | null>(n);
   const expire = new Array<number | null>(n);
   const retryLimit = new Array<number | null>(n);
+  const group = new Array<string | null>(n);
   for (let i = 0; i < n; i++) {
     const r = rows[i] as JobInsert & { id: string };
     ids[i] = r.id;
@@ -51,11 +52,12 @@ export async function insertTasks(executeSql: ExecutePrepared, queue: string, ro
     delay[i] = typeof r.startAfter === 'number' ? r.startAfter : null;
     expire[i] = r.expireInSeconds ?? null;
     retryLimit[i] = r.retryLimit ?? null;
+    group[i] = r.group?.id ?? null;
   }
   const { rows: inserted } = await executeSql({
-    name: 'taskfleet_insert_tasks_v2',
+    name: 'taskfleet_insert_tasks_v3',
     text: TEXT,
-    values: [queue, ids, data, priority, runAt, delay, expire, retryLimit],
+    values: [queue, ids, data, priority, runAt, delay, expire, retryLimit, group],
   });
   return inserted.map((r: { id: string }) => r.id);
 }

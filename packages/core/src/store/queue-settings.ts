@@ -1,6 +1,6 @@
 /**
- * Fleet-wide flow control per queue (`taskfleet.queue_settings`, migration 000007): paused, a
- * concurrency limit and a start-rate limit across every replica, enforced by the claim
+ * Fleet-wide flow control per queue (`taskfleet.queue_settings`, migrations 000007, 000008):
+ * paused, a concurrency limit, a start-rate limit and a per-group concurrency limit across every replica, enforced by the claim
  * (`complete_and_claim`). A change wakes every replica's loop for the queue (NOTIFY), so a resume or
  * a raised limit takes effect at once; a tightened one applies to the next claim.
  */
@@ -18,6 +18,8 @@ export interface QueueSettings {
   concurrency: number | null;
   /** Task starts per period across the fleet; null: unlimited. */
   rate: RateLimit | null;
+  /** Tasks of one group (tenant) running at once across the fleet, groups served in turn; null: no per-group limit. */
+  groupConcurrency: number | null;
   updatedAt: Date | null;
 }
 
@@ -26,11 +28,12 @@ export interface QueueSettingsPatch {
   paused?: boolean;
   concurrency?: number | null;
   rate?: RateLimit | null;
+  groupConcurrency?: number | null;
 }
 
-export const DEFAULT_QUEUE_SETTINGS: QueueSettings = { paused: false, concurrency: null, rate: null, updatedAt: null };
+export const DEFAULT_QUEUE_SETTINGS: QueueSettings = { paused: false, concurrency: null, rate: null, groupConcurrency: null, updatedAt: null };
 
-const COLUMNS = `queue, paused, concurrency, rate_limit, rate_period_seconds, updated_at`;
+const COLUMNS = `queue, paused, concurrency, rate_limit, rate_period_seconds, group_concurrency, updated_at`;
 
 interface Row {
   queue: string;
@@ -38,6 +41,7 @@ interface Row {
   concurrency: number | null;
   rate_limit: number | null;
   rate_period_seconds: number | null;
+  group_concurrency: number | null;
   updated_at: Date;
 }
 
@@ -45,6 +49,7 @@ const settingsOf = (r: Row): QueueSettings => ({
   paused: r.paused,
   concurrency: r.concurrency,
   rate: r.rate_limit === null || r.rate_period_seconds === null ? null : { limit: r.rate_limit, periodSeconds: r.rate_period_seconds },
+  groupConcurrency: r.group_concurrency,
   updatedAt: r.updated_at,
 });
 
@@ -63,15 +68,17 @@ export async function listQueueSettings(executeSql: ExecuteSql): Promise<Map<str
 export async function updateQueueSettings(executeSql: ExecuteSql, queue: string, patch: QueueSettingsPatch): Promise<QueueSettings> {
   const { rows } = await executeSql(
     `WITH up AS (
-       INSERT INTO taskfleet.queue_settings AS s (queue, paused, concurrency, rate_limit, rate_period_seconds)
-       VALUES ($1, coalesce($2, false), CASE WHEN $3 THEN $4::int END, CASE WHEN $5 THEN $6::int END, CASE WHEN $5 THEN $7::int END)
+       INSERT INTO taskfleet.queue_settings AS s (queue, paused, concurrency, rate_limit, rate_period_seconds, group_concurrency)
+       VALUES ($1, coalesce($2, false), CASE WHEN $3 THEN $4::int END, CASE WHEN $5 THEN $6::int END, CASE WHEN $5 THEN $7::int END,
+         CASE WHEN $8 THEN $9::int END)
        ON CONFLICT (queue) DO UPDATE SET
          paused = coalesce($2, s.paused),
          concurrency = CASE WHEN $3 THEN $4::int ELSE s.concurrency END,
          rate_limit = CASE WHEN $5 THEN $6::int ELSE s.rate_limit END,
          rate_period_seconds = CASE WHEN $5 THEN $7::int ELSE s.rate_period_seconds END,
+         group_concurrency = CASE WHEN $8 THEN $9::int ELSE s.group_concurrency END,
          updated_at = now()
-       RETURNING s.queue, s.paused, s.concurrency, s.rate_limit, s.rate_period_seconds, s.updated_at
+       RETURNING s.queue, s.paused, s.concurrency, s.rate_limit, s.rate_period_seconds, s.group_concurrency, s.updated_at
      ), wake AS (SELECT pg_notify('${NOTIFY_CHANNEL}', $1))
      SELECT * FROM up WHERE (SELECT count(*) FROM wake) >= 0`,
     [
@@ -82,6 +89,8 @@ export async function updateQueueSettings(executeSql: ExecuteSql, queue: string,
       patch.rate !== undefined,
       patch.rate?.limit ?? null,
       patch.rate?.periodSeconds ?? null,
+      patch.groupConcurrency !== undefined,
+      patch.groupConcurrency ?? null,
     ],
   );
   return settingsOf(rows[0] as Row);

@@ -26,6 +26,7 @@ describe('insertTasks', () => {
     ['overrides', { priority: 30, retryLimit: 6, expireInSeconds: 42 }],
     ['delay', { startAfter: 120 }],
     ['runAt', { startAfter: '2031-01-01T00:00:00.000Z' }],
+    ['group', { group: { id: 'tenant-a' } }],
   ])('matches pg-boss insert() column by column: %s', async (_name, options) => {
     const data = { payload: { a: 1 }, meta: { submitter: null } };
     const ours = uuidv7();

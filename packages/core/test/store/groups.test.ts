@@ -1,0 +1,69 @@
+/**
+ * Per-group fairness in the claim (migration 000008): groups are served in turn from where the last
+ * claim stopped, each up to the queue's groupConcurrency running, and tasks without a group take a
+ * turn too.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { claimJobs, createBoss, executorOf, insertTasks, startBoss, updateQueueSettings, uuidv7 } from '@taskfleet/core';
+import type { PgBoss } from 'pg-boss';
+import { useTestDatabase } from '../../../../test-support/database.ts';
+
+const db = useTestDatabase();
+let boss: PgBoss;
+beforeAll(async () => {
+  boss = await startBoss(
+    createBoss({ config: db.config(), role: 'test', logger: db.logger, max: 2, supervise: false, listen: false }),
+    db.logger,
+  );
+});
+afterAll(() => boss.stop({ graceful: false, close: true }));
+afterEach(async () => {
+  await db.query(`DELETE FROM pgboss.job WHERE name = 'noop'`);
+  await db.query('DELETE FROM taskfleet.queue_settings');
+});
+
+/** Insert `n` tasks of each group, oldest first in the order given (null: no group). */
+async function seed(groups: (string | null)[], n: number): Promise<Map<string, string | null>> {
+  const groupOf = new Map<string, string | null>();
+  for (let i = 0; i < n; i++) {
+    for (const g of groups) {
+      const id = uuidv7();
+      groupOf.set(id, g);
+      await insertTasks(executorOf(boss), 'noop', [{ id, data: {}, ...(g ? { group: { id: g } } : {}) }]);
+    }
+  }
+  return groupOf;
+}
+
+const claimGroups = async (groupOf: Map<string, string | null>, n: number) =>
+  (await claimJobs(executorOf(boss), 'noop', n)).claimed.map((j) => groupOf.get(j.id));
+
+describe('group-limited claim', () => {
+  it('takes one task per group per turn, resumes after the last group served, and stops each group at its limit', async () => {
+    await updateQueueSettings(executorOf(boss), 'noop', { groupConcurrency: 2 });
+    const groupOf = await seed(['a', 'b', 'c'], 5);
+    expect(await claimGroups(groupOf, 2)).toEqual(['a', 'b']);
+    expect(await claimGroups(groupOf, 2)).toEqual(['c', 'a']); // from after b, round again
+    expect((await claimGroups(groupOf, 6)).sort()).toEqual(['b', 'c']); // a is at its limit of 2
+    expect(await claimGroups(groupOf, 6)).toEqual([]); // every group at its limit
+    const running = await db.query(
+      `SELECT group_id, count(*)::int AS n FROM pgboss.job WHERE name = 'noop' AND state = 'active' GROUP BY group_id ORDER BY group_id`,
+    );
+    expect(running.rows).toEqual([
+      { group_id: 'a', n: 2 },
+      { group_id: 'b', n: 2 },
+      { group_id: 'c', n: 2 },
+    ]);
+  });
+
+  it('gives tasks without a group a turn of their own, without a limit', async () => {
+    await updateQueueSettings(executorOf(boss), 'noop', { groupConcurrency: 1 });
+    const groupOf = await seed(['a', null], 3);
+    expect(await claimGroups(groupOf, 4)).toEqual([null, 'a', null, null]);
+  });
+
+  it('claims in plain queue order when the queue has no group limit', async () => {
+    const groupOf = await seed(['a', 'b'], 2);
+    expect(await claimGroups(groupOf, 3)).toEqual(['a', 'b', 'a']);
+  });
+});
