@@ -71,7 +71,10 @@ export const TaskSchema = z
     output: JsonValue,
     lastError: JsonValue,
     idempotencyKey: z.string().nullable(),
-    group: z.string().nullable().describe("The fairness group (queue setting groupConcurrency): as submitted, else the submitting API key's name"),
+    group: z
+      .string()
+      .nullable()
+      .describe("The fairness group (queue setting groupConcurrency): as submitted, else the submitting API key's name"),
     traceparent: z.string().nullable(),
     deadLetterQueue: z.string().nullable(),
     source: z.object({ queue: z.string(), id: z.uuid() }).nullable().openapi({ description: 'For a dead-lettered copy: where it failed' }),
@@ -136,7 +139,9 @@ export const QueueSettingsSchema = z
       .int()
       .min(1)
       .nullable()
-      .describe("Tasks of one group (a task's `group`, by default its API key's name) running at once across every replica; groups are served in turn. null: no per-group limit"),
+      .describe(
+        "Tasks of one group (a task's `group`, by default its API key's name) running at once across every replica; groups are served in turn. null: no per-group limit",
+      ),
   })
   .openapi('QueueSettings');
 

@@ -23,27 +23,29 @@ const patch = (queue: string, body: unknown, key?: string, on: TestApi = api) =>
   on.request(`/v1/queues/${queue}`, { method: 'PATCH', json: body, ...(key ? { key } : {}) });
 
 describe('PATCH /v1/queues/{queue}', () => {
-  it('sets, shows and clears pause, concurrency and rate', async () => {
-    const set = await patch('noop', { paused: true, concurrency: 20, rate: { limit: 100, periodSeconds: 1 } });
+  it('sets, shows and clears pause, concurrency, rate and group concurrency', async () => {
+    const set = await patch('noop', { paused: true, concurrency: 20, rate: { limit: 100, periodSeconds: 1 }, groupConcurrency: 3 });
     expect(set.status).toBe(200);
     expect(((await set.json()) as { settings: unknown }).settings).toEqual({
       paused: true,
       concurrency: 20,
       rate: { limit: 100, periodSeconds: 1 },
+      groupConcurrency: 3,
     });
     const partial = await patch('noop', { concurrency: null });
     expect(((await partial.json()) as { settings: unknown }).settings).toEqual({
       paused: true,
       concurrency: null,
       rate: { limit: 100, periodSeconds: 1 },
+      groupConcurrency: 3,
     });
     const shown = (await (await api.request('/v1/queues/noop')).json()) as { settings: { paused: boolean } };
     expect(shown.settings.paused).toBe(true);
     const listed = (await (await api.request('/v1/queues')).json()) as { queues: { name: string; settings: unknown }[] };
     expect(listed.queues.find((q) => q.name === 'noop')?.settings).toMatchObject({ paused: true });
-    await patch('noop', { paused: false, rate: null });
+    await patch('noop', { paused: false, rate: null, groupConcurrency: null });
     const cleared = (await (await api.request('/v1/queues/noop')).json()) as { settings: unknown };
-    expect(cleared.settings).toEqual({ paused: false, concurrency: null, rate: null });
+    expect(cleared.settings).toEqual({ paused: false, concurrency: null, rate: null, groupConcurrency: null });
   });
 
   it('refuses bad settings with a problem naming the field, and changes nothing', async () => {
@@ -54,6 +56,7 @@ describe('PATCH /v1/queues/{queue}', () => {
       [{ rate: { limit: 10 } }, 'rate.periodSeconds'],
       [{ paused: 'yes' }, 'paused'],
       [{ pause: true }, 'pause'],
+      [{ groupConcurrency: 0 }, 'groupConcurrency'],
     ] as const) {
       const res = await patch('noop', body);
       expect(res.status, JSON.stringify(body)).toBe(422);
@@ -66,7 +69,7 @@ describe('PATCH /v1/queues/{queue}', () => {
       ).toBe(true);
     }
     const shown = (await (await api.request('/v1/queues/noop')).json()) as { settings: unknown };
-    expect(shown.settings).toEqual({ paused: false, concurrency: null, rate: null });
+    expect(shown.settings).toEqual({ paused: false, concurrency: null, rate: null, groupConcurrency: null });
   });
 
   it('answers 404 for an unknown or dead-letter queue and 403 without the admin scope', async () => {
@@ -76,6 +79,29 @@ describe('PATCH /v1/queues/{queue}', () => {
     expect((await patch('noop', { paused: true }, submitKey, secured)).status).toBe(403);
     const adminKey = await secured.createKey('operator', ['admin']);
     expect((await patch('noop', { paused: false }, adminKey, secured)).status).toBe(200);
+  });
+});
+
+describe('task groups', () => {
+  it("defaults a task's group to its API key's name, keeps one sent, and refuses a bad one naming the field", async () => {
+    const key = await secured.createKey('tenant-7', ['submit', 'read']);
+    const enqueue = async (body: object) => {
+      const res = await secured.request('/v1/queues/noop/tasks', { json: { payload: {}, ...body }, key });
+      const { id } = (await res.json()) as { id: string };
+      const task = (await (await secured.request(`/v1/queues/noop/tasks/${id}`, { key })).json()) as { group: string | null };
+      return task.group;
+    };
+    expect(await enqueue({})).toBe('tenant-7');
+    expect(await enqueue({ group: 'customer-42' })).toBe('customer-42');
+    const anonymous = await api.request('/v1/queues/noop/tasks', { json: { payload: {} } });
+    const { id } = (await anonymous.json()) as { id: string };
+    expect(((await (await api.request(`/v1/queues/noop/tasks/${id}`)).json()) as { group: unknown }).group).toBeNull();
+    for (const group of ['', 'a\nb', 'x'.repeat(129), 7]) {
+      const res = await secured.request('/v1/queues/noop/tasks', { json: { payload: {}, group }, key });
+      expect(res.status, JSON.stringify(group)).toBe(422);
+      expect(new Set(((await res.json()) as { errors: { field: string }[] }).errors.map((e) => e.field))).toEqual(new Set(['group']));
+    }
+    await db.query(`DELETE FROM pgboss.job WHERE name = 'noop'`); // not for the worker of the next test
   });
 });
 

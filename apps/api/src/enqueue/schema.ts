@@ -24,7 +24,7 @@ export const taskOptionsSchema = z.strictObject({
     .string()
     .min(1)
     .max(128)
-    .regex(/^[^\x00-\x1f\x7f]+$/, 'must be 1–128 characters without control characters')
+    .regex(/^\P{Cc}+$/u, 'must be 1–128 characters without control characters')
     .optional(),
 });
 

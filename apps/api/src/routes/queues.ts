@@ -131,10 +131,7 @@ export function queueRoutes(deps: QueueRouteDeps): Hono<AppEnv> {
     if (!parsed.success) throw problems.validation(zodFieldErrors(parsed.error));
     const row = await rowOf(queue);
     const settings = await updateQueueSettings(executeSql, queue, parsed.data);
-    deps.logger.info(
-      { queue, settings: settingsView(settings) },
-      'queue settings changed',
-    );
+    deps.logger.info({ queue, settings: settingsView(settings) }, 'queue settings changed');
     return c.json(view(row, settings));
   });
   return app;

@@ -26,7 +26,13 @@ export function parseRate(text: string): QueueSettingsPatch['rate'] {
   return { limit: Number(m[1]), periodSeconds: (m[2] ? Number(m[2]) : 1) * unit };
 }
 
-function patchOf(values: { paused?: boolean; resume?: boolean; concurrency?: string; rate?: string; 'group-concurrency'?: string }): QueueSettingsPatch {
+function patchOf(values: {
+  paused?: boolean;
+  resume?: boolean;
+  concurrency?: string;
+  rate?: string;
+  'group-concurrency'?: string;
+}): QueueSettingsPatch {
   if (values.paused && values.resume) throw new UsageError('--paused and --resume together');
   const patch: QueueSettingsPatch = {};
   if (values.paused) patch.paused = true;

@@ -31,7 +31,13 @@ export interface QueueSettingsPatch {
   groupConcurrency?: number | null;
 }
 
-export const DEFAULT_QUEUE_SETTINGS: QueueSettings = { paused: false, concurrency: null, rate: null, groupConcurrency: null, updatedAt: null };
+export const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
+  paused: false,
+  concurrency: null,
+  rate: null,
+  groupConcurrency: null,
+  updatedAt: null,
+};
 
 const COLUMNS = `queue, paused, concurrency, rate_limit, rate_period_seconds, group_concurrency, updated_at`;
 
