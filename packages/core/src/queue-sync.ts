@@ -6,6 +6,8 @@
 import type { PgBoss, Queue } from 'pg-boss';
 import type { Logger } from './logger.ts';
 import { deadLetterQueueFor, queueNameFor } from './queues.ts';
+import { executorOf } from './store/executor.ts';
+import { seedQueueSettings } from './store/queue-settings.ts';
 import type { TaskDefinition } from './tasks/define.ts';
 import { allTasks } from './tasks/registry.ts';
 
@@ -63,6 +65,9 @@ export async function syncQueues(boss: PgBoss, logger: Logger, tasks: Record<str
   for (const def of Object.values(tasks)) {
     if (def.defaults.deadLetter) await upsertQueue(boss, deadLetterQueueFor(def.name), deadLetterQueueOptions(), logger);
     await upsertQueue(boss, queueNameFor(def.name), queueOptionsFor(def), logger);
+    if (def.flowControl && (await seedQueueSettings(executorOf(boss), queueNameFor(def.name), def.flowControl))) {
+      logger.info({ queue: def.name, settings: def.flowControl }, "queue settings seeded from the task type's flowControl");
+    }
   }
 }
 

@@ -102,6 +102,26 @@ export async function updateQueueSettings(executeSql: ExecuteSql, queue: string,
   return settingsOf(rows[0] as Row);
 }
 
+/**
+ * A task type's initial settings (its definition's `flowControl`): written only when the queue has
+ * no settings row yet, so an operator's later change is never overwritten. True when written.
+ */
+export async function seedQueueSettings(executeSql: ExecuteSql, queue: string, patch: QueueSettingsPatch): Promise<boolean> {
+  const { rows } = await executeSql(
+    `INSERT INTO taskfleet.queue_settings (queue, paused, concurrency, rate_limit, rate_period_seconds, group_concurrency)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (queue) DO NOTHING RETURNING queue`,
+    [
+      queue,
+      patch.paused ?? false,
+      patch.concurrency ?? null,
+      patch.rate?.limit ?? null,
+      patch.rate?.periodSeconds ?? null,
+      patch.groupConcurrency ?? null,
+    ],
+  );
+  return rows.length > 0;
+}
+
 /** Tell every replica that a task was cancelled: the one running it aborts its handler. */
 export async function notifyCancelled(executeSql: ExecuteSql, queue: string, id: string): Promise<void> {
   await executeSql(`SELECT pg_notify('${CANCEL_CHANNEL}', $1)`, [JSON.stringify({ queue, id })]);

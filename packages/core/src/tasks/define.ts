@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { PriorityName } from '../priority.ts';
+import type { QueueSettingsPatch } from '../store/queue-settings.ts';
 import { isValidTaskName } from '../queues.ts';
 
 /** Per-type defaults; a submission may override some of them per task. */
@@ -52,6 +53,13 @@ export interface TaskDefinition<Name extends string = string, Schema extends z.Z
   readonly description: string;
   readonly schema: Schema;
   readonly defaults: Readonly<TaskDefaults>;
+  /**
+   * The queue's initial fleet-wide flow control (concurrency, rate, groupConcurrency, paused). The
+   * migration step writes it when the queue has no settings yet; from then on the settings are the
+   * operator's (`PATCH /v1/queues/{queue}`, `taskfleet queue set`), and a later change here does not
+   * overwrite them.
+   */
+  readonly flowControl?: Readonly<QueueSettingsPatch>;
 }
 
 /** The payload type of a task definition (after parsing: defaults filled in). */
@@ -64,6 +72,7 @@ export function defineTask<const Name extends string, Schema extends z.ZodType>(
   description: string;
   schema: Schema;
   defaults?: Partial<TaskDefaults>;
+  flowControl?: QueueSettingsPatch;
 }): TaskDefinition<Name, Schema> {
   if (!isValidTaskName(def.name)) {
     throw new Error(`task name ${JSON.stringify(def.name)} is invalid: use lower-case dotted words like "http.request"`);
@@ -76,5 +85,26 @@ export function defineTask<const Name extends string, Schema extends z.ZodType>(
   if (!Number.isInteger(defaults.heartbeatSeconds) || defaults.heartbeatSeconds < 10) {
     throw new Error(`task ${def.name}: defaults.heartbeatSeconds must be an integer >= 10 (pg-boss minimum)`);
   }
-  return Object.freeze({ name: def.name, description: def.description, schema: def.schema, defaults: Object.freeze(defaults) });
+  checkFlowControl(def.name, def.flowControl);
+  const flowControl = def.flowControl ? { flowControl: Object.freeze({ ...def.flowControl }) } : {};
+  return Object.freeze({
+    name: def.name,
+    description: def.description,
+    schema: def.schema,
+    defaults: Object.freeze(defaults),
+    ...flowControl,
+  });
+}
+
+const positiveInt = (v: unknown, max: number) =>
+  v === null || v === undefined || (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= max);
+
+/** The bounds `PATCH /v1/queues/{queue}` and the settings table enforce, checked when the type is defined. */
+function checkFlowControl(name: string, f: QueueSettingsPatch | undefined): void {
+  if (!f) return;
+  const bad = (field: string) => new Error(`task ${name}: flowControl.${field} is out of range`);
+  if (!positiveInt(f.concurrency, 1_000_000)) throw bad('concurrency');
+  if (!positiveInt(f.groupConcurrency, 1_000_000)) throw bad('groupConcurrency');
+  if (f.rate && !positiveInt(f.rate.limit, 10_000)) throw bad('rate.limit');
+  if (f.rate && !positiveInt(f.rate.periodSeconds, 86_400)) throw bad('rate.periodSeconds');
 }
