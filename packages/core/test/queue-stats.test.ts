@@ -1,5 +1,13 @@
 /** Queue gauges: exact against the database, one computation per interval for the whole fleet. */
-import { createBoss, createMetricsRegistry, QueueStatsExporter, startBoss, TASK_NAMES, updateQueueSettings } from '@taskfleet/core';
+import {
+  claimJobs,
+  createBoss,
+  createMetricsRegistry,
+  QueueStatsExporter,
+  startBoss,
+  TASK_NAMES,
+  updateQueueSettings,
+} from '@taskfleet/core';
 import type { PgBoss } from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../../../test-support/database.ts';
@@ -73,6 +81,30 @@ describe('queue stats', () => {
       await e.stop();
     } finally {
       await updateQueueSettings((t, v) => boss.getDb().executeSql(t, v), 'noop', { paused: false });
+      await db.query('DELETE FROM pgboss.job');
+    }
+  });
+
+  it.each([
+    ['at its fleet-wide concurrency', { concurrency: 1 }],
+    ['with its rate window full', { rate: { limit: 1, periodSeconds: 3600 } }],
+  ])('counts the ready tasks of a queue %s as throttled', async (_case, settings) => {
+    const exec = (t: string, v?: unknown[]) => boss.getDb().executeSql(t, v);
+    await db.query('DELETE FROM pgboss.job');
+    await enqueue(db, 'noop', [{}, {}, {}]);
+    await updateQueueSettings(exec, 'noop', settings);
+    await claimJobs(executorOf(boss), 'noop', 3); // the limit lets exactly one start
+    await db.query(`UPDATE taskfleet.queue_stats SET claimed_at = '-infinity'`);
+    try {
+      const e = exporter();
+      await e.refresh();
+      const text = (await registries.get(e)?.metrics()) ?? '';
+      expect(text).toMatch(/taskfleet_queue_depth\{queue="noop",state="active",role="test"\} 1/);
+      expect(text).toMatch(/taskfleet_queue_depth\{queue="noop",state="ready",role="test"\} 0/);
+      expect(text).toMatch(/taskfleet_queue_depth\{queue="noop",state="throttled",role="test"\} 2/);
+      await e.stop();
+    } finally {
+      await db.query('DELETE FROM taskfleet.queue_settings');
       await db.query('DELETE FROM pgboss.job');
     }
   });

@@ -13,12 +13,15 @@ import { PRIORITY_NAMES, type PriorityName, priorityName } from '../priority.ts'
 import { isDeadLetterQueue } from '../queues.ts';
 import { taskNames } from '../tasks/registry.ts';
 import type { ExecuteSql } from '../store/executor.ts';
-import { listQueueSettings, type QueueSettings } from '../store/queue-settings.ts';
+import { listQueueSettings, listRateFullQueues, type QueueSettings } from '../store/queue-settings.ts';
 import { claimQueueStatsRefresh, computeQueueStats, type QueueStatsRow, readQueueStats, storeQueueStats } from '../store/queue-stats.ts';
 
 /**
- * `throttled`: ready tasks of a paused queue — they wait on purpose, so they are not `ready` (the
- * worker autoscaler and the backlog alert look at `ready`).
+ * `throttled`: ready tasks held back by the queue's own settings — paused, at its fleet-wide
+ * concurrency (running ≥ limit) or with its rate window full. They wait on purpose and more worker
+ * replicas would not start them, so they are not `ready` (the worker autoscaler and the backlog
+ * alert look at `ready`). Tasks held only by groupConcurrency stay `ready`: other groups' tasks may
+ * be among them.
  */
 export const QUEUE_DEPTH_STATES = ['ready', 'scheduled', 'retrying', 'active', 'dead_lettered', 'throttled'] as const;
 
@@ -51,6 +54,7 @@ export class QueueStatsExporter {
   #snapshot: QueueSnapshot = { computedAt: null, rows: [] };
   /** The queues' flow-control settings, read with every snapshot (paused queues are not "unconsumed"). */
   #settings = new Map<string, QueueSettings>();
+  #rateFull = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   readonly #history: QueueDepthSample[] = [];
@@ -169,7 +173,9 @@ export class QueueStatsExporter {
       out.set(r.queue, q);
     }
     for (const [queue, q] of out) {
-      if (!this.#settings.get(queue)?.paused) continue;
+      const s = this.#settings.get(queue);
+      const held = s && (s.paused || (s.concurrency !== null && q.active >= s.concurrency) || this.#rateFull.has(queue));
+      if (!held) continue;
       q.throttled = q.ready;
       q.ready = 0;
     }
@@ -196,6 +202,7 @@ export class QueueStatsExporter {
         this.computations++;
       }
       this.#settings = await listQueueSettings(executeSql);
+      this.#rateFull = await listRateFullQueues(executeSql);
       const stored = await readQueueStats(executeSql);
       if (stored) {
         const previous = this.#snapshot.computedAt?.getTime();

@@ -70,6 +70,16 @@ export async function listQueueSettings(executeSql: ExecuteSql): Promise<Map<str
   return new Map((rows as Row[]).map((r) => [r.queue, settingsOf(r)]));
 }
 
+/** Queues whose rate window is full right now: no start until the oldest start leaves it. */
+export async function listRateFullQueues(executeSql: ExecuteSql): Promise<Set<string>> {
+  const { rows } = await executeSql(
+    `SELECT queue FROM taskfleet.queue_settings s
+     WHERE s.rate_limit IS NOT NULL
+       AND (SELECT count(*) FROM unnest(s.recent_starts) t WHERE t > now() - s.rate_period_seconds * interval '1 second') >= s.rate_limit`,
+  );
+  return new Set((rows as { queue: string }[]).map((r) => r.queue));
+}
+
 /** Apply a change in one statement and wake the queue's loops on every replica. */
 export async function updateQueueSettings(executeSql: ExecuteSql, queue: string, patch: QueueSettingsPatch): Promise<QueueSettings> {
   const { rows } = await executeSql(
