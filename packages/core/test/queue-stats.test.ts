@@ -3,6 +3,7 @@ import {
   claimJobs,
   createBoss,
   createMetricsRegistry,
+  executorOf,
   QueueStatsExporter,
   startBoss,
   TASK_NAMES,
