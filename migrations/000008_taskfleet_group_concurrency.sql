@@ -109,7 +109,8 @@ END
 $fn$;
 
 -- complete_and_claim as in 000007, plus: a queue with `group_concurrency` is claimed through
--- pick_grouped (one group per turn, each group up to its limit) under the same settings-row lock.
+-- pick_grouped (one group per turn, each group up to its limit) under the same settings-row lock;
+-- and the rate log is written with the clock read after that lock, not the transaction's start.
 CREATE OR REPLACE FUNCTION taskfleet.complete_and_claim(
   p_queue text,
   p_ids uuid[],
@@ -147,6 +148,7 @@ DECLARE
   v_limited boolean := false;
   v_ids uuid[];
   v_last_group text;
+  v_now timestamptz;
 BEGIN
   IF cardinality(p_ids) > 0 THEN
     RETURN QUERY
@@ -166,6 +168,9 @@ BEGIN
     v_limited := true;
     -- Serialise the limited claims of this queue; read the settings as the previous claim left them.
     SELECT * INTO s FROM taskfleet.queue_settings qs WHERE qs.queue = p_queue FOR UPDATE;
+    -- The rate log's clock, read after the lock: a claim that waited for it must not log its starts
+    -- as earlier than they are (they would leave the window early and let more through).
+    v_now := clock_timestamp();
     IF s.paused THEN
       v_claim := 0;
     END IF;
@@ -177,7 +182,7 @@ BEGIN
     IF v_claim > 0 AND s.rate_limit IS NOT NULL THEN
       v_recent := ARRAY(
         SELECT t FROM unnest(s.recent_starts) AS t
-        WHERE t > pgboss.job_now() - s.rate_period_seconds * interval '1 second' ORDER BY t);
+        WHERE t > v_now - s.rate_period_seconds * interval '1 second' ORDER BY t);
       IF s.rate_limit - cardinality(v_recent) < v_claim THEN
         v_claim := s.rate_limit - cardinality(v_recent);
         -- The next start is allowed when the oldest start that would make the window full leaves it.
@@ -230,12 +235,12 @@ BEGIN
 
   IF v_limited AND s.rate_limit IS NOT NULL AND v_claimed > 0 THEN
     UPDATE taskfleet.queue_settings qs
-    SET recent_starts = v_recent || array_fill(pgboss.job_now(), ARRAY[v_claimed])
+    SET recent_starts = v_recent || array_fill(v_now, ARRAY[v_claimed])
     WHERE qs.queue = p_queue;
   END IF;
   IF v_limited AND v_claim < p_claim THEN
     RETURN QUERY SELECT NULL::uuid, NULL::uuid, NULL::integer, NULL::jsonb, NULL::integer, NULL::integer, NULL::integer,
-      NULL::text, NULL::jsonb, v_retry_at, pgboss.job_now();
+      NULL::text, NULL::jsonb, v_retry_at, coalesce(v_now, pgboss.job_now());
   END IF;
 END
 $fn$;

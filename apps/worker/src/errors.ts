@@ -41,6 +41,22 @@ export class ShutdownError extends Error {
   }
 }
 
+/**
+ * The task did not run because a fleet-wide limit held it (e.g. its receiving host is at its
+ * limit): it goes back to the queue without using up an attempt, and starts again no sooner than
+ * `retryAfterSeconds`.
+ */
+export class DeferredError extends Error {
+  readonly retryAfterSeconds: number;
+  readonly reason: string;
+  constructor(reason: string, message: string, retryAfterSeconds: number) {
+    super(message);
+    this.name = 'DeferredError';
+    this.reason = reason;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** The task was cancelled (API or CLI) while it ran: it ends `cancelled`, not retried. */
 export class CancelledError extends Error {
   constructor() {

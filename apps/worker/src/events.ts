@@ -22,6 +22,8 @@ export interface WorkerEventMap {
   ];
   'job:abandoned': [{ queue: string; id: string }];
   'job:cancelled': [{ queue: string; id: string; seconds: number }];
+  /** Put back unrun by a fleet-wide limit (no attempt used). */
+  'job:deferred': [{ queue: string; id: string; reason: string }];
   'fetch:error': [{ queue: string; error: Error }];
   'settle:error': [{ queue: string; error: Error; jobs: number }];
 }

@@ -3,9 +3,28 @@
  * and settles the outcome — complete (batched), retry with backoff, permanent failure or
  * dead-letter (pg-boss), keeping a bounded history of the attempts' errors in the output.
  */
-import { type ClaimedJob, type Config, isTaskEnvelope, type Logger, PRIORITIES, recordFailure, type TaskMeta } from '@taskfleet/core';
+import {
+  type ClaimedJob,
+  type Config,
+  deferAttempt,
+  executorOf,
+  isTaskEnvelope,
+  type Logger,
+  PRIORITIES,
+  recordFailure,
+  type TaskMeta,
+} from '@taskfleet/core';
 import type { PgBoss } from 'pg-boss';
-import { CancelledError, coerceError, errorRecord, PermanentError, RetryableError, ShutdownError, TimeoutError } from './errors.ts';
+import {
+  CancelledError,
+  coerceError,
+  DeferredError,
+  errorRecord,
+  PermanentError,
+  RetryableError,
+  ShutdownError,
+  TimeoutError,
+} from './errors.ts';
 import type { WorkerEvents } from './events.ts';
 import type { Handlers } from './handlers/index.ts';
 import type { HandlerEntry } from './handlers/types.ts';
@@ -114,6 +133,10 @@ export class JobRunner {
         return;
       }
       const error = reason instanceof ShutdownError || reason instanceof TimeoutError ? reason : coerceError(thrown);
+      if (error instanceof DeferredError) {
+        await this.#defer(queue, job, error, logger());
+        return;
+      }
       await this.#fail(queue, job, attempt, error, logger(), (performance.now() - started) / 1000);
     } finally {
       clearTimeout(timer);
@@ -210,6 +233,19 @@ export class JobRunner {
     if (willRetry) logger.warn(log, 'attempt failed; will retry');
     else logger.error(log, deadLettered ? 'task failed; moved to the dead-letter queue' : 'task failed');
     events.emit('job:fail', { queue, id: job.id, priority: job.priority, attempt, seconds, error, willRetry, deadLettered, kind });
+  }
+
+  /** Put the attempt back unrun (a fleet-wide limit held it): no attempt used, no error recorded. */
+  async #defer(queue: string, job: ClaimedJob, deferred: DeferredError, logger: Logger): Promise<void> {
+    try {
+      await deferAttempt(executorOf(this.#d.boss), queue, job.id, job.retryCount, deferred.retryAfterSeconds);
+    } catch (err) {
+      logger.error({ err: coerceError(err) }, 'could not defer the attempt; the job will be retried by expiry');
+      this.#d.events.emit('settle:error', { queue, error: coerceError(err), jobs: 1 });
+      return;
+    }
+    logger.debug({ reason: deferred.reason, retryAfterSeconds: deferred.retryAfterSeconds }, deferred.message);
+    this.#d.events.emit('job:deferred', { queue, id: job.id, reason: deferred.reason });
   }
 
   /** Abort a running attempt because its task was cancelled; false if this replica does not run it. */

@@ -19,6 +19,12 @@ function jobSeries(registry: Registry) {
     labelNames: ['queue', 'kind'],
     registers: [registry],
   });
+  const deferred = new Counter({
+    name: METRICS.jobsDeferred,
+    help: 'Jobs put back unrun by a fleet-wide limit (no attempt used), by reason (http_host)',
+    labelNames: ['queue', 'reason'],
+    registers: [registry],
+  });
   const retried = new Counter({
     name: METRICS.jobsRetried,
     help: 'Failed attempts that will be retried',
@@ -57,7 +63,7 @@ function jobSeries(registry: Registry) {
     labelNames: labels,
     registers: [registry],
   });
-  return { started, completed, failed, retried, dead, run, wait, fetchErrors, abandoned };
+  return { started, completed, failed, deferred, retried, dead, run, wait, fetchErrors, abandoned };
 }
 
 /** Gauges read from the slots at scrape time. */
@@ -85,7 +91,7 @@ function slotGauges(registry: Registry, slots: Slots, queues: string[]): void {
 }
 
 export function observeWorker(registry: Registry, events: WorkerEvents, slots: Slots, queues: string[]): void {
-  const { started, completed, failed, retried, dead, run, wait, fetchErrors, abandoned } = jobSeries(registry);
+  const { started, completed, failed, deferred, retried, dead, run, wait, fetchErrors, abandoned } = jobSeries(registry);
   slotGauges(registry, slots, queues);
   for (const q of queues) {
     started.inc({ queue: q }, 0);
@@ -131,4 +137,5 @@ export function observeWorker(registry: Registry, events: WorkerEvents, slots: S
   });
   events.on('fetch:error', (e) => fetchErrors.inc({ queue: e.queue }));
   events.on('job:abandoned', (e) => abandoned.inc({ queue: e.queue }));
+  events.on('job:deferred', (e) => deferred.inc({ queue: e.queue, reason: e.reason }));
 }

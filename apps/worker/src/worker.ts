@@ -158,7 +158,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const executeSql = executorOf(boss);
   const events = new WorkerEvents();
   const slots = new Slots(config.worker.concurrency, config.worker.criticalReservedSlots, config.worker.queueConcurrency);
-  const handlers: Handlers = createHandlers(config, deps.handlers);
+  const handlers: Handlers = createHandlers(config, deps.handlers, executeSql);
   const settler = new Settler((queue, items, claim) => completeAndClaim(executeSql, queue, items, claim), config.worker.settleBatch, {
     limitFor: (queue, freed) => loops.get(queue)?.refillLimit(freed) ?? 0,
     accept: (queue, jobs) => loops.get(queue)?.accept(jobs),

@@ -53,7 +53,13 @@ export interface Config {
     abandonGraceMs: number;
     maintenanceIntervalSeconds: number;
   };
-  httpRequest: { allowedHosts: string[]; signingSecret: string | undefined; maxResponseBytes: number };
+  httpRequest: {
+    allowedHosts: string[];
+    signingSecret: string | undefined;
+    maxResponseBytes: number;
+    /** Fleet-wide per-host limits; null: unlimited. */
+    host: { concurrency: number | null; ratePerSecond: number | null };
+  };
   embedded: { dataDir: string; port: number };
   queueStatsIntervalSeconds: number;
 }
@@ -173,6 +179,10 @@ function configOf(v: Parsed): Config {
       allowedHosts: v.HTTP_REQUEST_ALLOWED_HOSTS ?? [],
       signingSecret: v.HTTP_REQUEST_SIGNING_SECRET,
       maxResponseBytes: v.HTTP_REQUEST_MAX_RESPONSE_BYTES,
+      host: {
+        concurrency: v.HTTP_REQUEST_HOST_CONCURRENCY || null,
+        ratePerSecond: v.HTTP_REQUEST_HOST_RATE_PER_SECOND || null,
+      },
     },
     embedded: { dataDir: v.EMBEDDED_PG_DIR, port: v.EMBEDDED_PG_PORT },
     queueStatsIntervalSeconds: v.QUEUE_STATS_INTERVAL_SECONDS,

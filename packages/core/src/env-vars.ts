@@ -212,6 +212,18 @@ export const ENV_VARS = {
     'a secret of at least 16 characters',
     'When set, http.request deliveries carry `X-Taskfleet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">` so receivers can verify the sender.',
   ),
+  HTTP_REQUEST_HOST_CONCURRENCY: intVar(
+    0,
+    0,
+    100_000,
+    'http.request requests in flight to one host (host:port) across the whole fleet, whatever queue they come from (0 = unlimited). Give every worker replica the same value.',
+  ),
+  HTTP_REQUEST_HOST_RATE_PER_SECOND: intVar(
+    0,
+    0,
+    10_000,
+    'http.request requests started per second to one host across the whole fleet (0 = unlimited). Give every worker replica the same value.',
+  ),
   HTTP_REQUEST_MAX_RESPONSE_BYTES: intVar(4096, 0, 1_048_576, 'How much of a delivery response is kept as the task output.'),
   WORKER_DB_POOL_SIZE: intVar(10, 2, 500, 'Maximum PostgreSQL connections per worker replica.'),
   TASK_MODULES: optionalVar(

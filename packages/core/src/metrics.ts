@@ -18,6 +18,7 @@ export const METRICS = {
   jobsStarted: `${METRIC_PREFIX}jobs_started_total`,
   jobsCompleted: `${METRIC_PREFIX}jobs_completed_total`,
   jobsFailed: `${METRIC_PREFIX}jobs_failed_total`,
+  jobsDeferred: `${METRIC_PREFIX}jobs_deferred_total`,
   jobsRetried: `${METRIC_PREFIX}jobs_retried_total`,
   jobsDeadLettered: `${METRIC_PREFIX}jobs_dead_lettered_total`,
   jobRunDuration: `${METRIC_PREFIX}job_run_duration_seconds`,

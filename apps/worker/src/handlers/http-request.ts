@@ -5,14 +5,16 @@
  * - 3xx (redirects are not followed: they could lead to a blocked address) and other 4xx: permanent.
  * Every connection goes through the SSRF guard (ssrf.ts). Deliveries carry `Idempotency-Key: <task
  * id>` because delivery is at-least-once, and an HMAC signature when a secret is configured.
+ * With per-host limits configured, each request first takes a fleet-wide slot for its host (host-gate.ts).
  */
 import { createHmac } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
-import { type Config, httpRequestTask } from '@taskfleet/core';
+import { type Config, type ExecuteSql, httpRequestTask } from '@taskfleet/core';
 import { Agent, fetch } from 'undici';
 import { PermanentError, RetryableError } from '../errors.ts';
 import { AllowList, BlockedTargetError, isBlockedAddress } from '../ssrf.ts';
+import { createHostGate } from './host-gate.ts';
 import { defineHandler, type HandlerEntry } from './types.ts';
 
 export const SIGNATURE_HEADER = 'x-taskfleet-signature';
@@ -70,10 +72,11 @@ async function excerpt(body: ReadableStream<Uint8Array> | null, max: number): Pr
   return { text, truncated };
 }
 
-export function createHttpRequestHandler(config: Config): HandlerEntry & { close(): Promise<void> } {
+export function createHttpRequestHandler(config: Config, executeSql?: ExecuteSql): HandlerEntry & { close(): Promise<void> } {
   const allow = new AllowList(config.httpRequest.allowedHosts);
   const agent = new Agent({ connect: { lookup: guardedLookup(allow) as never }, keepAliveTimeout: 10_000, connections: 256 });
   const max = config.httpRequest.maxResponseBytes;
+  const gate = executeSql ? createHostGate(config.httpRequest.host, executeSql) : undefined;
   const entry = defineHandler(httpRequestTask, async (payload, ctx) => {
     const url = new URL(payload.url);
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
@@ -92,13 +95,22 @@ export function createHttpRequestHandler(config: Config): HandlerEntry & { close
       headers['content-type'] = 'application/json';
     if (ctx.traceparent) headers.traceparent = ctx.traceparent;
     if (config.httpRequest.signingSecret) headers[SIGNATURE_HEADER] = signature(config.httpRequest.signingSecret, body ?? '');
+    const release = gate ? await gate.enter(url.host, ctx.jobId, ctx.deadline, ctx.signal) : undefined;
+    try {
+      return await deliver(url, payload.method, headers, body, ctx.signal);
+    } finally {
+      await release?.();
+    }
+  });
+
+  async function deliver(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal) {
     let res: Awaited<ReturnType<typeof fetch>>;
     try {
       res = await fetch(url, {
-        method: payload.method,
+        method,
         headers,
         ...(body !== undefined ? { body } : {}),
-        signal: ctx.signal,
+        signal,
         redirect: 'manual',
         dispatcher: agent,
       });
@@ -121,6 +133,6 @@ export function createHttpRequestHandler(config: Config): HandlerEntry & { close
     if (res.status >= 300 && res.status < 400)
       throw new PermanentError(`receiver answered ${res.status} (redirects are not followed)`, details);
     throw new PermanentError(`receiver answered ${res.status}`, details);
-  });
+  }
   return { ...entry, close: () => agent.close() };
 }

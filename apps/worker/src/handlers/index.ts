@@ -3,7 +3,7 @@
  * packages/core/src/tasks/ + one handler file here + one line below. The worker refuses to start if
  * a registered task type has no handler.
  */
-import { type Config, taskNames } from '@taskfleet/core';
+import { type Config, type ExecuteSql, taskNames } from '@taskfleet/core';
 import { createHttpRequestHandler } from './http-request.ts';
 import { noopHandler } from './noop.ts';
 import type { HandlerEntry } from './types.ts';
@@ -13,8 +13,9 @@ export interface Handlers {
   close(): Promise<void>;
 }
 
-export function createHandlers(config: Config, extra: HandlerEntry[] = []): Handlers {
-  const http = createHttpRequestHandler(config);
+/** `executeSql` serves the fleet-wide per-host limits of http.request (none without it). */
+export function createHandlers(config: Config, extra: HandlerEntry[] = [], executeSql?: ExecuteSql): Handlers {
+  const http = createHttpRequestHandler(config, executeSql);
   const map = new Map<string, HandlerEntry>([
     [noopHandler.definition.name, noopHandler],
     [http.definition.name, http],

@@ -73,3 +73,25 @@ export async function recordFailure(boss: PgBoss, f: FailedAttempt): Promise<voi
     throw err;
   }
 }
+
+/**
+ * Put a running attempt back unrun (a fleet-wide limit held it): ready again after `seconds`, and
+ * `started_on` cleared so the next claim does not count a new attempt — the attempt was not used,
+ * however often it is deferred. Fenced on the attempt like the completion; false if it was no longer
+ * this attempt.
+ */
+export async function deferAttempt(
+  executeSql: ExecuteSql,
+  queue: string,
+  id: string,
+  retryCount: number,
+  seconds: number,
+): Promise<boolean> {
+  const { rows } = await executeSql(
+    `UPDATE ${S}.job SET state = CASE WHEN retry_count = 0 THEN 'created' ELSE 'retry' END::${S}.job_state, started_on = NULL,
+       start_after = ${S}.job_now() + $4 * interval '1 second'
+     WHERE name = $1 AND id = $2 AND retry_count = $3 AND state = 'active' RETURNING id`,
+    [queue, id, retryCount, seconds],
+  );
+  return rows.length > 0;
+}

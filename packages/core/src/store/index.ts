@@ -13,13 +13,15 @@
  * - queues.ts — queue depth and throughput reads for the API
  * - queue-stats.ts — the fleet's shared queue snapshot
  * - presence.ts — worker replicas' presence rows
- * - queue-settings.ts — fleet-wide flow control per queue (pause, concurrency, rate), cancel notices
+ * - queue-settings.ts — fleet-wide flow control per queue (pause, concurrency, rate, groups), cancel notices
+ * - http-hosts.ts — fleet-wide limits per receiving host for http.request
  * - keys.ts — API keys
  */
 export * from './claim.ts';
 export * from './enqueue.ts';
 export * from './executor.ts';
 export * from './failures.ts';
+export * from './http-hosts.ts';
 export * from './keys.ts';
 export * from './names.ts';
 export * from './presence.ts';
