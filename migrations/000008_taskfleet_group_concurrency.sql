@@ -110,7 +110,9 @@ $fn$;
 
 -- complete_and_claim as in 000007, plus: a queue with `group_concurrency` is claimed through
 -- pick_grouped (one group per turn, each group up to its limit) under the same settings-row lock;
--- and the rate log is written with the clock read after that lock, not the transaction's start.
+-- and a limited claim reads the clock after that lock, not at its transaction's start, for the rate
+-- log and the jobs' started_on: a claim that waited for the lock must not log (or stamp) its starts
+-- as earlier than they are, or they leave the window early and let more through.
 CREATE OR REPLACE FUNCTION taskfleet.complete_and_claim(
   p_queue text,
   p_ids uuid[],
@@ -198,8 +200,8 @@ BEGIN
     RETURN QUERY
     UPDATE pgboss.job_common j SET
       state = 'active',
-      started_on = pgboss.job_now(),
-      heartbeat_on = pgboss.job_now(),
+      started_on = coalesce(v_now, pgboss.job_now()),
+      heartbeat_on = coalesce(v_now, pgboss.job_now()),
       retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
     WHERE j.id = ANY (v_ids) AND (j.name = p_queue) IS TRUE AND (j.state < 'active') IS TRUE
     RETURNING NULL::uuid, j.id, j.priority, j.data, j.retry_count, j.retry_limit, j.heartbeat_seconds, j.dead_letter, j.output,
@@ -224,8 +226,8 @@ BEGIN
     )
     UPDATE pgboss.job_common j SET
       state = 'active',
-      started_on = pgboss.job_now(),
-      heartbeat_on = pgboss.job_now(),
+      started_on = coalesce(v_now, pgboss.job_now()),
+      heartbeat_on = coalesce(v_now, pgboss.job_now()),
       retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
     WHERE j.id = ANY (ARRAY(SELECT next.id FROM next)) AND (j.name = p_queue) IS TRUE
     RETURNING NULL::uuid, j.id, j.priority, j.data, j.retry_count, j.retry_limit, j.heartbeat_seconds, j.dead_letter, j.output,

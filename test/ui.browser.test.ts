@@ -179,17 +179,19 @@ describe('dashboard (Chromium)', () => {
     await page.getByTestId('concurrency').fill('7');
     await page.getByTestId('rate-limit').fill('30');
     await page.getByTestId('rate-period').fill('2');
+    await page.getByTestId('group-concurrency').fill('3');
     await page.getByTestId('save-limits').click();
     await expect.poll(() => page.getByTestId('flash').textContent()).toBe('Limits saved.');
-    expect(await settings()).toEqual({ paused: true, concurrency: 7, rate: { limit: 30, periodSeconds: 2 } });
+    expect(await settings()).toEqual({ paused: true, concurrency: 7, rate: { limit: 30, periodSeconds: 2 }, groupConcurrency: 3 });
     await page.screenshot({ path: path.join(SHOTS, 'queue-settings.png'), fullPage: true });
     await page.getByTestId('concurrency').fill('');
     await page.getByTestId('rate-limit').fill('');
+    await page.getByTestId('group-concurrency').fill('');
     await page.getByTestId('save-limits').click();
     await expect.poll(() => page.getByTestId('flash').textContent()).toBe('Limits saved.');
     await page.getByTestId('resume').click();
     await expect.poll(() => page.getByTestId('queue-status').textContent()).toBe('running');
-    expect(await settings()).toEqual({ paused: false, concurrency: null, rate: null });
+    expect(await settings()).toEqual({ paused: false, concurrency: null, rate: null, groupConcurrency: null });
     await page.close();
   });
 

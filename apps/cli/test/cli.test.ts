@@ -68,18 +68,47 @@ describe('taskfleet CLI', () => {
   });
 
   it('pauses, limits, shows and resumes a queue', async () => {
-    const set = await cli(['queue', 'set', 'noop', '--paused', '--concurrency', '20', '--rate', '500/10s', '--json']);
+    const set = await cli([
+      'queue',
+      'set',
+      'noop',
+      '--paused',
+      '--concurrency',
+      '20',
+      '--rate',
+      '500/10s',
+      '--group-concurrency',
+      '4',
+      '--json',
+    ]);
     expect(set.code, set.stderr).toBe(EXIT.ok);
-    expect(JSON.parse(set.stdout).settings).toEqual({ paused: true, concurrency: 20, rate: { limit: 500, periodSeconds: 10 } });
+    expect(JSON.parse(set.stdout).settings).toEqual({
+      paused: true,
+      concurrency: 20,
+      rate: { limit: 500, periodSeconds: 10 },
+      groupConcurrency: 4,
+    });
     const shown = await cli(['queue', 'show', 'noop']);
-    expect(shown.stdout).toMatch(/noop: paused; concurrency 20; rate 500 per 10 s/);
-    const resumed = await cli(['queue', 'set', 'noop', '--resume', '--concurrency', 'none', '--rate', 'none']);
-    expect(resumed.stdout).toMatch(/noop: running; concurrency unlimited; rate unlimited/);
+    expect(shown.stdout).toMatch(/noop: paused; concurrency 20; rate 500 per 10 s; per group 4/);
+    const resumed = await cli([
+      'queue',
+      'set',
+      'noop',
+      '--resume',
+      '--concurrency',
+      'none',
+      '--rate',
+      'none',
+      '--group-concurrency',
+      'none',
+    ]);
+    expect(resumed.stdout).toMatch(/noop: running; concurrency unlimited; rate unlimited; per group unlimited/);
     expect((await cli(['queue', 'set', 'noop'])).code).toBe(EXIT.usage);
     expect((await cli(['queue', 'set', 'noop', '--rate', 'fast'])).code).toBe(EXIT.usage);
     expect((await cli(['queue', 'set', 'noop', '--paused', '--resume'])).code).toBe(EXIT.usage);
     expect((await cli(['queue', 'set', 'nope', '--paused'])).code).toBe(EXIT.notFound);
     expect((await cli(['queue', 'set', 'noop', '--concurrency', '0'])).code).toBe(EXIT.refused);
+    expect((await cli(['queue', 'set', 'noop', '--group-concurrency', 'two'])).code).toBe(EXIT.usage);
   });
 
   it('enqueues, shows, lists, cancels and retries', async () => {
