@@ -9,6 +9,7 @@ import { summaryRows } from './lib/summary.ts';
 import { runBacklog } from './scenarios/backlog.ts';
 import { runDrain } from './scenarios/drain.ts';
 import { runE2e } from './scenarios/e2e.ts';
+import { runGroups } from './scenarios/groups.ts';
 import { runIngest } from './scenarios/ingest.ts';
 import { runWorkerBench } from './scenarios/worker.ts';
 
@@ -53,6 +54,7 @@ const scenarios: Record<string, () => Promise<void>> = {
   latency: () => runWorkerBench(workerOptions('latency'), log),
   priority: () => runWorkerBench(workerOptions('priority'), log),
   e2e: () => runE2e(quick ? { rate: 200, seconds: 3, drainTimeoutSeconds: 20 } : { rate: 2000, seconds: 20, drainTimeoutSeconds: 60 }, log),
+  groups: () => runGroups(quick ? { backlog: 2_000, repeats: 5 } : { backlog: 100_000, repeats: 30 }, log),
   backlog: () =>
     runBacklog(
       quick ? { backlog: 20_000, seconds: 1, drainWarmupSeconds: 0 } : { backlog: 1_000_000, seconds: 6, drainWarmupSeconds: 2 },
