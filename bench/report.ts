@@ -38,13 +38,15 @@ if (machine) {
     '',
   );
 }
-const summary = summaryRows(results, ['ingest', 'ingest-batch', 'drain', 'latency', 'priority', 'e2e', 'backlog']);
+const summary = summaryRows(results, ['ingest', 'ingest-batch', 'drain', 'latency', 'priority', 'e2e', 'backlog', 'groups']);
 lines.push('## Summary', '', '| scenario | figure | value | same-run baseline | ratio | target | met |', '|---|---|---|---|---|---|---|');
 for (const r of summary) lines.push(`| ${r.scenario} | ${r.figure} | ${r.value} | ${r.baseline} | ${r.ratio} | ${r.target} | ${r.met} |`);
 lines.push('');
 // The same scenarios on the stock external server (the second pass of `npm run bench`).
 const stockDir = path.join(results, 'stock');
-const stock = existsSync(stockDir) ? summaryRows(stockDir, ['ingest', 'ingest-batch', 'latency', 'priority', 'e2e', 'backlog']) : [];
+const stock = existsSync(stockDir)
+  ? summaryRows(stockDir, ['ingest', 'ingest-batch', 'latency', 'priority', 'e2e', 'backlog', 'groups'])
+  : [];
 if (stock.length > 0) {
   const version = JSON.parse(readFileSync(path.join(stockDir, 'latency.json'), 'utf8')).machine?.postgres ?? '?';
   lines.push(

@@ -120,6 +120,22 @@ function backlogRows(r: any, add: Add): void {
   add('scrape max ms', r.full.metrics.scrapeMs.max, '', '', '< 100', r.full.metrics.scrapeMs.max < 100);
 }
 
+function groupsRows(r: any, add: Add): void {
+  const row = (what: string) => r.rows.find((x: { contender: string }) => x.contender.startsWith(what));
+  const ours = row('taskfleet claim, groupConcurrency');
+  const theirs = row('pg-boss fetch');
+  const plain = row('taskfleet claim, no group limit');
+  if (!ours || !theirs) return;
+  add(
+    `claim ms (median) with ${r.backlog.toLocaleString('en-US')} of one group at its limit`,
+    ours.p50,
+    `pg-boss fetch({ groupConcurrency }) ${theirs.p50}; unlimited claim ${plain?.p50 ?? '–'}`,
+    `${fx(theirs.p50 / ours.p50)}× faster`,
+    '',
+    null,
+  );
+}
+
 /** The rows each scenario contributes, read from its result JSON; scenarios not listed contribute none. */
 const ROWS = new Map<string, (r: any, add: Add) => void>([
   ['ingest', ingestRows],
@@ -129,6 +145,7 @@ const ROWS = new Map<string, (r: any, add: Add) => void>([
   ['priority', priorityRows],
   ['e2e', e2eRows],
   ['backlog', backlogRows],
+  ['groups', groupsRows],
 ]);
 
 export function summaryRows(dir: string, scenarios: string[]): SummaryRow[] {
