@@ -46,7 +46,9 @@ async function sql<T extends pg.QueryResultRow>(url: string, text: string): Prom
 async function schemaFingerprint(url: string): Promise<string> {
   const rows = await sql<{ t: string }>(
     url,
-    `SELECT string_agg(table_schema || '.' || table_name || '.' || column_name || ':' || data_type, ',' ORDER BY 1) AS t
+    // Ordered by name: inside an aggregate, `ORDER BY 1` sorts by the constant 1, i.e. not at all, and
+    // the catalog's order differs between databases whose migrations ran concurrently.
+    `SELECT string_agg(table_schema || '.' || table_name || '.' || column_name || ':' || data_type, ',' ORDER BY table_schema, table_name, column_name) AS t
        FROM information_schema.columns WHERE table_schema IN ('pgboss', 'taskfleet')`,
   );
   return rows[0]?.t ?? '';
