@@ -6,6 +6,11 @@
 -- A task's group is pg-boss 12's own `group_id` column (counted while active by pg-boss's job_i7);
 -- the claim is taskfleet's, not pg-boss's fetch(): that one filters candidates in queue order and
 -- reads past every queued task of a full group before it reaches another group's.
+--
+-- Also here (issue 20): the claim records which worker process took a job (`claimed_by`, its
+-- incarnation id), so a dead replica's jobs can be found and given back at once (migration 000010).
+ALTER TABLE pgboss.job ADD COLUMN IF NOT EXISTS claimed_by uuid;
+
 ALTER TABLE taskfleet.queue_settings
   ADD COLUMN group_concurrency integer CHECK (group_concurrency >= 1),
   ADD COLUMN group_cursor text;
@@ -113,20 +118,24 @@ BEGIN
 END
 $fn$;
 
--- complete_and_claim as in 000007, plus: a queue with `group_concurrency` is claimed through
+-- complete_and_claim as in 000007 with one more argument, `p_owner` (stored as the claimed jobs'
+-- claimed_by), so the old signature goes first. Plus: a queue with `group_concurrency` is claimed through
 -- pick_grouped (one group per turn, each group up to its limit) under the same settings-row lock;
 -- and a limited claim reads the clock after that lock, not at its transaction's start, for the rate
 -- log and the jobs' started_on: a claim that waited for the lock must not log (or stamp) its starts
 -- as earlier than they are, or they leave the window early and let more through. JIT is off for it:
 -- a claim never runs long enough to pay for compiling, and on PostgreSQL < 18 a disabled plan node's
 -- cost (1e10) would cross jit_above_cost.
-CREATE OR REPLACE FUNCTION taskfleet.complete_and_claim(
+DROP FUNCTION taskfleet.complete_and_claim(text, uuid[], integer[], jsonb[], integer, integer);
+
+CREATE FUNCTION taskfleet.complete_and_claim(
   p_queue text,
   p_ids uuid[],
   p_retry_counts integer[],
   p_outputs jsonb[],
   p_claim integer,
-  p_min_priority integer DEFAULT NULL
+  p_min_priority integer DEFAULT NULL,
+  p_owner uuid DEFAULT NULL
 )
 RETURNS TABLE (
   settled uuid,
@@ -210,6 +219,7 @@ BEGIN
       state = 'active',
       started_on = coalesce(v_now, pgboss.job_now()),
       heartbeat_on = coalesce(v_now, pgboss.job_now()),
+      claimed_by = p_owner,
       retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
     WHERE j.id = ANY (v_ids) AND (j.name = p_queue) IS TRUE AND (j.state < 'active') IS TRUE
     RETURNING NULL::uuid, j.id, j.priority, j.data, j.retry_count, j.retry_limit, j.heartbeat_seconds, j.dead_letter, j.output,
@@ -236,6 +246,7 @@ BEGIN
       state = 'active',
       started_on = coalesce(v_now, pgboss.job_now()),
       heartbeat_on = coalesce(v_now, pgboss.job_now()),
+      claimed_by = p_owner,
       retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
     WHERE j.id = ANY (ARRAY(SELECT next.id FROM next)) AND (j.name = p_queue) IS TRUE
     RETURNING NULL::uuid, j.id, j.priority, j.data, j.retry_count, j.retry_limit, j.heartbeat_seconds, j.dead_letter, j.output,

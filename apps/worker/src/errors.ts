@@ -65,6 +65,17 @@ export class CancelledError extends Error {
   }
 }
 
+/**
+ * This replica was unreachable long enough to be declared dead, and a live replica gave the job
+ * back to its queue (it may already run elsewhere): stop the handler; nothing is recorded.
+ */
+export class TakenOverError extends Error {
+  constructor() {
+    super('the job was given back to its queue while this replica was unreachable');
+    this.name = 'TakenOverError';
+  }
+}
+
 /** Anything thrown, as an Error (catch sites receive `unknown`). */
 export function coerceError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;

@@ -24,6 +24,10 @@ export interface WorkerEventMap {
   'job:cancelled': [{ queue: string; id: string; seconds: number }];
   /** Put back unrun by a fleet-wide limit (no attempt used). */
   'job:deferred': [{ queue: string; id: string; reason: string }];
+  /** Running jobs of a dead replica given back to their queue by this one. */
+  'jobs:rescued': [{ queue: string; owner: string; count: number; reason: 'replica_dead' }];
+  /** Running jobs of this replica that another gave back while this one was unreachable. */
+  'jobs:taken-over': [{ ids: string[] }];
   'fetch:error': [{ queue: string; error: Error }];
   'settle:error': [{ queue: string; error: Error; jobs: number }];
 }

@@ -23,6 +23,7 @@ import {
   PermanentError,
   RetryableError,
   ShutdownError,
+  TakenOverError,
   TimeoutError,
 } from './errors.ts';
 import type { WorkerEvents } from './events.ts';
@@ -130,6 +131,11 @@ export class JobRunner {
         // The row is already `cancelled` (the API did that): nothing to record, nothing to retry.
         logger().info('cancelled while running; handler aborted');
         events.emit('job:cancelled', { queue, id: job.id, seconds: (performance.now() - started) / 1000 });
+        return;
+      }
+      if (reason instanceof TakenOverError) {
+        // Another replica gave the attempt back (this one looked dead): it is not ours to record.
+        logger().warn('given back to its queue while this replica was unreachable; handler aborted');
         return;
       }
       const error = reason instanceof ShutdownError || reason instanceof TimeoutError ? reason : coerceError(thrown);
@@ -254,6 +260,14 @@ export class JobRunner {
     if (!running || running.queue !== queue) return false;
     this.abort(running, new CancelledError());
     return true;
+  }
+
+  /** Abort the running attempts that were given back while this replica was unreachable. */
+  takeBack(ids: Iterable<string>): void {
+    for (const id of ids) {
+      const running = this.running.get(id);
+      if (running) this.abort(running, new TakenOverError());
+    }
   }
 
   /** Abort every running handler (shutdown after the grace period). */

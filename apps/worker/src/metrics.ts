@@ -25,6 +25,12 @@ function jobSeries(registry: Registry) {
     labelNames: ['queue', 'reason'],
     registers: [registry],
   });
+  const rescued = new Counter({
+    name: METRICS.jobsRescued,
+    help: 'Running jobs of a dead worker replica this replica gave back to their queue, by reason (replica_dead)',
+    labelNames: ['queue', 'reason'],
+    registers: [registry],
+  });
   const retried = new Counter({
     name: METRICS.jobsRetried,
     help: 'Failed attempts that will be retried',
@@ -63,7 +69,7 @@ function jobSeries(registry: Registry) {
     labelNames: labels,
     registers: [registry],
   });
-  return { started, completed, failed, deferred, retried, dead, run, wait, fetchErrors, abandoned };
+  return { started, completed, failed, deferred, rescued, retried, dead, run, wait, fetchErrors, abandoned };
 }
 
 /** Gauges read from the slots at scrape time. */
@@ -91,7 +97,7 @@ function slotGauges(registry: Registry, slots: Slots, queues: string[]): void {
 }
 
 export function observeWorker(registry: Registry, events: WorkerEvents, slots: Slots, queues: string[]): void {
-  const { started, completed, failed, deferred, retried, dead, run, wait, fetchErrors, abandoned } = jobSeries(registry);
+  const { started, completed, failed, deferred, rescued, retried, dead, run, wait, fetchErrors, abandoned } = jobSeries(registry);
   slotGauges(registry, slots, queues);
   for (const q of queues) {
     started.inc({ queue: q }, 0);
@@ -138,4 +144,5 @@ export function observeWorker(registry: Registry, events: WorkerEvents, slots: S
   events.on('fetch:error', (e) => fetchErrors.inc({ queue: e.queue }));
   events.on('job:abandoned', (e) => abandoned.inc({ queue: e.queue }));
   events.on('job:deferred', (e) => deferred.inc({ queue: e.queue, reason: e.reason }));
+  events.on('jobs:rescued', (e) => rescued.inc({ queue: e.queue, reason: e.reason }, e.count));
 }

@@ -1,8 +1,8 @@
 /**
- * Worker presence: this replica's row in `taskfleet.workers` (slots in use, limit, queues), upserted
- * every few seconds and deleted on stop, so the API can show the fleet (dashboard, CLI). A replica
- * that dies leaves a stale row; readers ignore rows not seen for a while, and the next replica to
- * publish deletes rows older than an hour.
+ * Worker presence: this worker process's row in `taskfleet.workers` (slots in use, limit, queues),
+ * upserted every beat (WORKER_PRESENCE_INTERVAL_MS, 1 s) and deleted on a clean stop. Other replicas
+ * read it to tell a live replica from a dead one (rescuer.ts), the API to show the fleet. The row is
+ * keyed by the process's incarnation; stale rows are pruned after an hour.
  */
 import { hostname } from 'node:os';
 import { deletePresence, type ExecuteSql, type Logger, prunePresence, upsertPresence } from '@taskfleet/core';
@@ -11,37 +11,65 @@ export interface PresenceOptions {
   executeSql: ExecuteSql;
   logger: Logger;
   id: string;
+  incarnation: string;
   queues: string[];
   concurrency: number;
   active: () => number;
   intervalMs: number;
+  /** After each beat: whether it reached the database. */
+  afterBeat?: (ok: boolean) => Promise<void>;
 }
+
+/** Prune stale rows once per this many beats. */
+const PRUNE_EVERY = 60;
 
 export class Presence {
   readonly #o: PresenceOptions;
   #timer: NodeJS.Timeout | undefined;
+  #beats = 0;
+  #beating: Promise<void> | undefined;
 
   constructor(options: PresenceOptions) {
     this.#o = options;
   }
 
   async publish(): Promise<void> {
-    const { executeSql, id, queues, concurrency } = this.#o;
-    await upsertPresence(executeSql, { id, hostname: hostname(), pid: process.pid, queues, concurrency, active: this.#o.active() });
-    await prunePresence(executeSql);
+    const { executeSql, id, incarnation, queues, concurrency } = this.#o;
+    await upsertPresence(executeSql, incarnation, {
+      id,
+      hostname: hostname(),
+      pid: process.pid,
+      queues,
+      concurrency,
+      active: this.#o.active(),
+    });
+    if (this.#beats++ % PRUNE_EVERY === 0) await prunePresence(executeSql);
   }
 
-  start(): void {
-    const tick = () =>
-      this.publish().catch((err: unknown) => this.#o.logger.debug({ err }, 'worker presence not published (database unavailable?)'));
-    void tick();
-    this.#timer = setInterval(tick, this.#o.intervalMs);
+  async #beat(): Promise<void> {
+    let ok = true;
+    await this.publish().catch((err: unknown) => {
+      ok = false;
+      this.#o.logger.debug({ err }, 'worker presence not published (database unavailable?)');
+    });
+    await this.#o.afterBeat?.(ok);
+  }
+
+  /** Publish now (before the first claim: a job is never stamped by an incarnation others cannot see), then every beat. */
+  async start(): Promise<void> {
+    await this.#beat();
+    this.#timer = setInterval(() => {
+      this.#beating ??= this.#beat().finally(() => {
+        this.#beating = undefined;
+      });
+    }, this.#o.intervalMs);
     this.#timer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
-    await deletePresence(this.#o.executeSql, this.#o.id).catch((err: unknown) =>
+    await this.#beating;
+    await deletePresence(this.#o.executeSql, this.#o.incarnation).catch((err: unknown) =>
       this.#o.logger.debug({ err }, 'worker presence not removed'),
     );
   }

@@ -3,11 +3,13 @@
  * (p-limit), the job runner, batched settling, heartbeats, LISTEN/NOTIFY wake-ups, health and
  * metrics. `main.ts` gives it real dependencies; tests give it a test database.
  */
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   type ClaimedJob,
   claimJobs,
   completeAndClaim,
+  type Completion,
   type Config,
   type ExecutePrepared,
   executorOf,
@@ -35,6 +37,7 @@ import { JobRunner } from './job-runner.ts';
 import { observeWorker } from './metrics.ts';
 import { Presence } from './presence.ts';
 import { QueueLoop } from './queue-loop.ts';
+import { Rescuer } from './rescuer.ts';
 import { Settler } from './settler.ts';
 import { Slots } from './slots.ts';
 
@@ -134,14 +137,14 @@ async function drainWithGrace(owner: JobOwner, runner: JobRunner, graceSeconds: 
 /** One fetch loop per queue; what a loop claims goes to the job owner. */
 function queueLoops(
   queues: string[],
-  d: { config: Config; executeSql: ExecutePrepared; slots: Slots; events: WorkerEvents; owner: JobOwner },
+  d: { config: Config; executeSql: ExecutePrepared; slots: Slots; events: WorkerEvents; owner: JobOwner; incarnation: string },
 ): Map<string, QueueLoop> {
   return new Map<string, QueueLoop>(
     queues.map((queue): [string, QueueLoop] => [
       queue,
       new QueueLoop({
         queue,
-        claim: (q, limit, minPriority) => claimJobs(d.executeSql, q, limit, minPriority),
+        claim: (q, limit, minPriority) => claimJobs(d.executeSql, q, limit, minPriority, d.incarnation),
         slots: d.slots,
         events: d.events,
         fetchBatch: d.config.worker.fetchBatch,
@@ -156,10 +159,14 @@ export function createWorker(deps: WorkerDeps): Worker {
   const { config, boss, logger } = deps;
   const queues = queuesOf(config);
   const executeSql = executorOf(boss);
+  /** This process's id on the jobs it claims and on its presence row (a restart is a new one). */
+  const incarnation = randomUUID();
   const events = new WorkerEvents();
   const slots = new Slots(config.worker.concurrency, config.worker.criticalReservedSlots, config.worker.queueConcurrency);
   const handlers: Handlers = createHandlers(config, deps.handlers, executeSql);
-  const settler = new Settler((queue, items, claim) => completeAndClaim(executeSql, queue, items, claim), config.worker.settleBatch, {
+  const settle = (queue: string, items: Completion[], claim: number) =>
+    completeAndClaim(executeSql, queue, items, claim, undefined, incarnation);
+  const settler = new Settler(settle, config.worker.settleBatch, {
     limitFor: (queue, freed) => loops.get(queue)?.refillLimit(freed) ?? 0,
     accept: (queue, jobs) => loops.get(queue)?.accept(jobs),
   });
@@ -170,19 +177,23 @@ export function createWorker(deps: WorkerDeps): Worker {
   let listeners: { close(): Promise<void> }[] = [];
   let release: (() => void) | undefined;
 
-  const loops = queueLoops(queues, { config, executeSql, slots, events, owner });
+  const loops = queueLoops(queues, { config, executeSql, slots, events, owner, incarnation });
 
   observeWorker(deps.metrics, events, slots, queues);
   const queueStats = createQueueStatsExporter({ config, executeSql, registry: deps.metrics, logger });
   const heartbeats = new Heartbeats({ boss, runner, logger });
+  const { presenceIntervalMs, deadAfterSeconds } = config.worker;
+  const rescuer = new Rescuer({ boss, executeSql, incarnation, deadAfterSeconds, presenceIntervalMs, runner, events, logger });
   const presence = new Presence({
     executeSql,
     logger,
     id: deps.replica ?? config.worker.id ?? `${hostname()}-${process.pid}`,
+    incarnation,
     queues,
     concurrency: slots.total,
     active: () => slots.active,
-    intervalMs: config.queueStatsIntervalSeconds * 1000,
+    intervalMs: presenceIntervalMs,
+    afterBeat: (ok) => rescuer.afterBeat(ok),
   });
   logWorkerEvents(events, logger);
 
@@ -200,10 +211,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       started = true;
       release = trackResource('worker', `worker:${queues.join(',')}`);
       listeners = await listenForWork(boss, loops, runner, logger);
+      await presence.start(); // before the first claim stamps this incarnation on a job
       heartbeats.start();
       for (const loop of loops.values()) loop.start();
       queueStats.start();
-      presence.start();
       logger.info({ queues, concurrency: slots.total, reservedCritical: slots.reserved }, 'worker started');
     },
     async stop(graceSeconds = config.worker.shutdownGraceSeconds) {

@@ -52,6 +52,10 @@ export interface Config {
     settleBatch: number;
     abandonGraceMs: number;
     maintenanceIntervalSeconds: number;
+    /** Presence beat of this replica (ms). */
+    presenceIntervalMs: number;
+    /** Beats missed this long: the replica is dead and its running jobs are given back. */
+    deadAfterSeconds: number;
   };
   httpRequest: {
     allowedHosts: string[];
@@ -110,6 +114,11 @@ function crossFieldProblems(v: Parsed): string[] {
   if (v.API_DB_POOL_SIZE <= v.API_GROUP_COMMIT_CONCURRENCY) {
     problems.push(
       `API_DB_POOL_SIZE=${v.API_DB_POOL_SIZE} is too small: expected more than API_GROUP_COMMIT_CONCURRENCY=${v.API_GROUP_COMMIT_CONCURRENCY} (group commits plus reads)`,
+    );
+  }
+  if (v.WORKER_DEAD_AFTER_SECONDS * 1000 < 3 * v.WORKER_PRESENCE_INTERVAL_MS) {
+    problems.push(
+      `WORKER_DEAD_AFTER_SECONDS=${v.WORKER_DEAD_AFTER_SECONDS} is too short: expected at least 3 beats of WORKER_PRESENCE_INTERVAL_MS=${v.WORKER_PRESENCE_INTERVAL_MS}`,
     );
   }
   return problems;
@@ -174,6 +183,8 @@ function configOf(v: Parsed): Config {
       settleBatch: v.WORKER_SETTLE_BATCH,
       abandonGraceMs: v.WORKER_ABANDON_GRACE_MS,
       maintenanceIntervalSeconds: v.WORKER_MAINTENANCE_INTERVAL_SECONDS,
+      presenceIntervalMs: v.WORKER_PRESENCE_INTERVAL_MS,
+      deadAfterSeconds: v.WORKER_DEAD_AFTER_SECONDS,
     },
     httpRequest: {
       allowedHosts: v.HTTP_REQUEST_ALLOWED_HOSTS ?? [],

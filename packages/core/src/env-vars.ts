@@ -193,6 +193,18 @@ export const ENV_VARS = {
     600_000,
     "After a job's deadline aborts its signal, how long its handler may take to stop before the slot is released and the job failed into retry.",
   ),
+  WORKER_PRESENCE_INTERVAL_MS: intVar(
+    1000,
+    100,
+    60_000,
+    'How often a worker replica beats (its presence row): others declare it dead after WORKER_DEAD_AFTER_SECONDS without one.',
+  ),
+  WORKER_DEAD_AFTER_SECONDS: intVar(
+    5,
+    1,
+    3600,
+    'A worker replica that has not beaten for this long is dead: a live replica gives its running jobs back to their queues at once (the attempt counts). At least 3 beats.',
+  ),
   WORKER_MAINTENANCE_INTERVAL_SECONDS: intVar(
     30,
     1,

@@ -19,6 +19,7 @@ export const METRICS = {
   jobsCompleted: `${METRIC_PREFIX}jobs_completed_total`,
   jobsFailed: `${METRIC_PREFIX}jobs_failed_total`,
   jobsDeferred: `${METRIC_PREFIX}jobs_deferred_total`,
+  jobsRescued: `${METRIC_PREFIX}jobs_rescued_total`,
   jobsRetried: `${METRIC_PREFIX}jobs_retried_total`,
   jobsDeadLettered: `${METRIC_PREFIX}jobs_dead_lettered_total`,
   jobRunDuration: `${METRIC_PREFIX}job_run_duration_seconds`,

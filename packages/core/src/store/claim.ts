@@ -44,8 +44,8 @@ interface ClaimRow {
 
 /** One prepared statement for both uses: claiming alone passes no completions. */
 const COMPLETE_AND_CLAIM = {
-  name: 'taskfleet_complete_and_claim_v1',
-  text: 'SELECT * FROM taskfleet.complete_and_claim($1, $2, $3, $4, $5, $6)',
+  name: 'taskfleet_complete_and_claim_v2',
+  text: 'SELECT * FROM taskfleet.complete_and_claim($1, $2, $3, $4, $5, $6, $7)',
 };
 
 /**
@@ -69,8 +69,14 @@ export interface ClaimResult {
  * Claim up to `limit` ready jobs of `queue`, highest priority first, then oldest; with
  * `minPriority` only jobs at or above it (the slots reserved for critical work).
  */
-export async function claimJobs(executeSql: ExecutePrepared, queue: string, limit: number, minPriority?: number): Promise<ClaimResult> {
-  return completeAndClaim(executeSql, queue, [], limit, minPriority);
+export async function claimJobs(
+  executeSql: ExecutePrepared,
+  queue: string,
+  limit: number,
+  minPriority?: number,
+  owner?: string,
+): Promise<ClaimResult> {
+  return completeAndClaim(executeSql, queue, [], limit, minPriority, owner);
 }
 
 function claimedJob(r: ClaimRow): ClaimedJob {
@@ -99,6 +105,8 @@ export async function completeAndClaim(
   items: Completion[],
   claim: number,
   minPriority?: number,
+  /** The claiming worker process's incarnation, stamped on the jobs it takes (rescue finds them by it). */
+  owner?: string,
 ): Promise<ClaimResult> {
   const { rows } = await executeSql({
     ...COMPLETE_AND_CLAIM,
@@ -109,6 +117,7 @@ export async function completeAndClaim(
       items.map((i) => (i.output === undefined ? null : JSON.stringify(i.output))),
       claim,
       minPriority ?? null,
+      owner ?? null,
     ],
   });
   const result: ClaimResult = { settled: [], claimed: [] };

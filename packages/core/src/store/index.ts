@@ -13,6 +13,7 @@
  * - queues.ts — queue depth and throughput reads for the API
  * - queue-stats.ts — the fleet's shared queue snapshot
  * - presence.ts — worker replicas' presence rows
+ * - rescue.ts — giving back the running jobs of a dead replica
  * - queue-settings.ts — fleet-wide flow control per queue (pause, concurrency, rate, groups), cancel notices
  * - http-hosts.ts — fleet-wide limits per receiving host for http.request
  * - keys.ts — API keys
@@ -27,5 +28,6 @@ export * from './names.ts';
 export * from './presence.ts';
 export * from './queue-stats.ts';
 export * from './queues.ts';
+export * from './rescue.ts';
 export * from './tasks.ts';
 export * from './queue-settings.ts';
