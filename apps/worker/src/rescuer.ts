@@ -44,8 +44,9 @@ export class Rescuer {
     }
     const gap = this.#lastBeat === undefined ? 0 : now - this.#lastBeat;
     this.#lastBeat = now;
-    // A gap of a few beats: others may have declared this replica dead.
-    const suspect = this.#steadySince === undefined || gap > 2 * presenceIntervalMs;
+    // Others declare this replica dead once its row is deadAfterSeconds old: a gap close to that (a
+    // pause, a stall, an outage) means they may have. A shorter one — a slow beat under load — does not.
+    const suspect = this.#steadySince === undefined || gap >= deadAfterSeconds * 1000 - presenceIntervalMs;
     if (suspect) this.#steadySince = now;
     try {
       if (suspect) await this.#takeBackGivenAway();

@@ -57,6 +57,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ WORKER_QUEUES: 'noop, http.request' }).worker.queues).toEqual(['noop', 'http.request']);
   });
 
+  it('refuses a dead-replica window shorter than three presence beats', () => {
+    expect(() => loadConfig({ WORKER_PRESENCE_INTERVAL_MS: '2000', WORKER_DEAD_AFTER_SECONDS: '5' })).toThrow(
+      /WORKER_DEAD_AFTER_SECONDS=5 is too short: expected at least 3 beats of WORKER_PRESENCE_INTERVAL_MS=2000/,
+    );
+    expect(loadConfig({ WORKER_PRESENCE_INTERVAL_MS: '1000', WORKER_DEAD_AFTER_SECONDS: '3' }).worker.deadAfterSeconds).toBe(3);
+  });
+
   it('requireDatabaseUrl fails clearly when unset', () => {
     expect(() => requireDatabaseUrl(loadConfig({}))).toThrow(/DATABASE_URL is not set/);
   });
