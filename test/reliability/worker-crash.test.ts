@@ -39,7 +39,7 @@ describe('worker crash under load', () => {
     const ids = [...report.acked.keys()];
     expect(ids.length).toBeGreaterThan(500);
 
-    // Killed workers' jobs come back after their heartbeat (10 s) lapses.
+    // Killed workers' jobs are given back by the live replicas' rescue (dead after 5 s).
     const audit = await drained(db.query, ids, 90_000);
     expect(audit.lost).toEqual([]);
     expect(audit.unfinished).toEqual([]);

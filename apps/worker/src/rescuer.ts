@@ -72,14 +72,10 @@ export class Rescuer {
   async #rescueDead(): Promise<void> {
     const { boss, executeSql, incarnation, deadAfterSeconds, events, logger } = this.#d;
     for (const dead of await findDeadClaims(executeSql, incarnation, deadAfterSeconds)) {
-      const output = {
-        error: {
-          name: 'WorkerLostError',
-          message: `worker process ${dead.owner} stopped beating for ${deadAfterSeconds} s; the attempt was given back to the queue`,
-          at: new Date().toISOString(),
-        },
-      };
-      const count = await rescueAttempts(boss, dead.queue, dead.attempts, output);
+      const count = await rescueAttempts(boss, dead.queue, dead.attempts, {
+        name: 'WorkerLostError',
+        message: `worker process ${dead.owner} stopped beating for ${deadAfterSeconds} s; the attempt was given back to the queue`,
+      });
       if (count === 0) continue; // another replica was first
       logger.warn(
         { queue: dead.queue, owner: dead.owner, jobs: count, ids: dead.attempts.slice(0, 10).map((a) => a.id) },

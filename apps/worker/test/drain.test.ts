@@ -78,7 +78,9 @@ describe('replicas', () => {
     expect(ran.b).toBeGreaterThan(0);
   });
 
-  it("completes a SIGKILLed replica's running jobs on another replica (heartbeat expiry)", { timeout: 60_000 }, async () => {
+  it("completes a SIGKILLed replica's running jobs on another replica by heartbeat expiry alone (the fallback behind the rescue)", {
+    timeout: 60_000,
+  }, async () => {
     // Heartbeats at pg-boss's minimum (10 s) so the test is quick.
     await db.query(`UPDATE pgboss.queue SET heartbeat_seconds = 10 WHERE name = 'noop'`);
     const ids = await enqueue(
@@ -90,10 +92,12 @@ describe('replicas', () => {
     await waitFor(allIn(ids, 'active'), 'the child claimed the jobs', 20_000);
     child.proc.kill('SIGKILL');
     await child.exited;
-    // The survivor's pg-boss maintenance notices the missed heartbeats and puts the jobs back; its
-    // handler finishes at once, so the rescue is visible in the output.
+    // The survivor's pg-boss maintenance notices the missed heartbeats and puts the jobs back (its
+    // dead-replica rescue is pushed out of the way: test/reliability/replica-rescue.test.ts covers it);
+    // its handler finishes at once, so the re-run is visible in the output.
     const quick = defineHandler(noopTask, async () => ({ rescued: true }));
-    const survivor = await startTestWorker(db, { WORKER_MAINTENANCE_INTERVAL_SECONDS: '1' }, [quick], { supervise: true });
+    const env = { WORKER_MAINTENANCE_INTERVAL_SECONDS: '1', WORKER_DEAD_AFTER_SECONDS: '3600' };
+    const survivor = await startTestWorker(db, env, [quick], { supervise: true });
     workers.push(survivor);
     await waitFor(allIn(ids, 'completed'), 'rescued and completed', 40_000);
     const { rows } = await db.query(`SELECT retry_count, output FROM pgboss.job WHERE id = ANY($1::uuid[])`, [ids]);

@@ -25,24 +25,58 @@ export async function findDeadClaims(executeSql: ExecuteSql, self: string, deadA
   }));
 }
 
+/** What a rescued attempt records: its error, appended to the task's attempt history (at most `HISTORY_LIMIT`). */
+export interface LostAttempt {
+  name: string;
+  message: string;
+}
+
+const HISTORY_LIMIT = 10;
+
+function outputWith(previous: unknown, record: Record<string, unknown>): object {
+  const history = (previous as { history?: unknown } | null)?.history;
+  return { error: record, history: [...(Array.isArray(history) ? history : []), record].slice(-HISTORY_LIMIT) };
+}
+
 /**
- * Fail these attempts in one transaction and make the retries ready now. Returns how many this call
- * gave back: another replica rescuing the same jobs at the same moment finds them no longer active,
- * so each attempt is given back exactly once.
+ * Fail these attempts in one transaction and make the retries ready now; each task's output keeps
+ * its attempt history with this attempt's error appended, as a failure in the worker would. Returns
+ * how many this call gave back: the rows are locked first, so another replica rescuing the same jobs
+ * at the same moment finds them no longer active, and each attempt is given back exactly once.
  */
-export async function rescueAttempts(boss: PgBoss, queue: string, attempts: DeadClaims['attempts'], output: object): Promise<number> {
+export async function rescueAttempts(boss: PgBoss, queue: string, attempts: DeadClaims['attempts'], lost: LostAttempt): Promise<number> {
   const db = boss.getDb();
   if (!db.beginTransaction) throw new Error("pg-boss's database adapter cannot open a transaction");
   const tx = await db.beginTransaction();
   try {
-    // pg-boss 12.35 returns { jobs, requested, affected } (its declared type is empty).
-    const { affected = 0 } = (await boss.fail(queue, attempts, output, { db: tx.db })) as { affected?: number };
+    const { rows } = await tx.db.executeSql(
+      `SELECT j.id, j.retry_count, j.output FROM ${PGBOSS_SCHEMA}.job j
+       JOIN unnest($2::uuid[], $3::int[]) AS a(id, retry_count) ON a.id = j.id AND a.retry_count = j.retry_count
+       WHERE j.name = $1 AND j.state = 'active' FOR UPDATE OF j`,
+      [queue, attempts.map((a) => a.id), attempts.map((a) => a.retryCount)],
+    );
+    const held = rows as { id: string; retry_count: number; output: unknown }[];
+    if (held.length === 0) {
+      await tx.commit();
+      return 0;
+    }
+    const at = new Date().toISOString();
+    const outputs = held.map((r) => outputWith(r.output, { attempt: r.retry_count + 1, at, ...lost }));
+    await boss.fail(
+      queue,
+      held.map((r) => ({ id: r.id, retryCount: r.retry_count })),
+      outputs[0] as object,
+      { db: tx.db },
+    );
     await tx.db.executeSql(
-      `UPDATE ${PGBOSS_SCHEMA}.job SET start_after = ${PGBOSS_SCHEMA}.job_now() WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'retry'`,
-      [queue, attempts.map((a) => a.id)],
+      `UPDATE ${PGBOSS_SCHEMA}.job j SET output = u.output,
+         start_after = CASE WHEN j.state = 'retry' THEN ${PGBOSS_SCHEMA}.job_now() ELSE j.start_after END
+       FROM unnest($2::uuid[], $3::jsonb[]) AS u(id, output)
+       WHERE j.name = $1 AND j.id = u.id AND j.state IN ('retry', 'failed')`,
+      [queue, held.map((r) => r.id), outputs.map((o) => JSON.stringify(o))],
     );
     await tx.commit();
-    return affected;
+    return held.length;
   } catch (err) {
     await tx.rollback().catch(() => undefined);
     throw err;

@@ -75,12 +75,20 @@ describe('dead claims', () => {
 
   it('are given back once however many replicas rescue them at the same moment, and then ready at once', async () => {
     const stale = await replica(5, 60);
-    const [a, b, c] = await Promise.all([1, 2, 3].map(() => rescueAttempts(boss, 'noop', stale.attempts, { error: 'lost' })));
+    await db.query(`UPDATE pgboss.job SET output = '{"history":[{"attempt":0,"name":"Earlier"}]}' WHERE id = $1`, [stale.attempts[0]?.id]);
+    const lost = { name: 'WorkerLostError', message: 'gone' };
+    const [a, b, c] = await Promise.all([1, 2, 3].map(() => rescueAttempts(boss, 'noop', stale.attempts, lost)));
     expect((a as number) + (b as number) + (c as number)).toBe(5);
     const { rows } = await db.query(`SELECT state::text, start_after <= now() AS ready FROM pgboss.job WHERE id = ANY($1::uuid[])`, [
       stale.attempts.map((x) => x.id),
     ]);
     expect(rows).toEqual(Array.from({ length: 5 }, () => ({ state: 'retry', ready: true })));
+    // Each keeps its attempt history, with the lost attempt appended.
+    const { rows: kept } = await db.query(`SELECT output FROM pgboss.job WHERE id = $1`, [stale.attempts[0]?.id]);
+    expect(kept[0].output).toMatchObject({
+      error: { name: 'WorkerLostError', attempt: 1 },
+      history: [{ name: 'Earlier' }, { name: 'WorkerLostError', message: 'gone', attempt: 1 }],
+    });
     // The dead replica, were it to come back, finds them taken and cannot complete them.
     expect((await takenOver(executorOf(boss), stale.incarnation, stale.attempts)).sort()).toEqual(stale.attempts.map((x) => x.id).sort());
   });
