@@ -1,34 +1,18 @@
 /** Queue gauges: exact against the database, one computation per interval for the whole fleet. */
-import {
-  claimJobs,
-  createBoss,
-  createMetricsRegistry,
-  executorOf,
-  QueueStatsExporter,
-  startBoss,
-  TASK_NAMES,
-  updateQueueSettings,
-} from '@taskfleet/core';
-import type { PgBoss } from 'pg-boss';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimJobs, createMetricsRegistry, executorOf, QueueStatsExporter, TASK_NAMES, updateQueueSettings } from '@taskfleet/core';
+import { describe, expect, it } from 'vitest';
+import { useTestBoss } from '../../../test-support/boss.ts';
 import { useTestDatabase } from '../../../test-support/database.ts';
 import { enqueue } from '../../../test-support/enqueue.ts';
 
 const db = useTestDatabase();
-let boss: PgBoss;
-beforeAll(async () => {
-  boss = await startBoss(
-    createBoss({ config: db.config(), role: 'test', logger: db.logger, max: 4, supervise: false, listen: false }),
-    db.logger,
-  );
-});
-afterAll(() => boss.stop({ graceful: false, close: true }));
+const boss = useTestBoss(db, 4);
 
 const registries = new WeakMap<QueueStatsExporter, ReturnType<typeof createMetricsRegistry>>();
 const exporter = (intervalSeconds = 60) => {
   const registry = createMetricsRegistry('test');
   const e = new QueueStatsExporter({
-    executeSql: (t, v) => boss.getDb().executeSql(t, v),
+    executeSql: (t, v) => boss().getDb().executeSql(t, v),
     registry,
     logger: db.logger,
     intervalSeconds,
@@ -42,7 +26,7 @@ describe('queue stats', () => {
   it('exports depth by state and priority and the oldest ready age, matching the database', async () => {
     await enqueue(db, 'noop', [{ priority: 'low' }, { priority: 'low' }, { priority: 'critical' }, { delaySeconds: 600 }]);
     await enqueue(db, 'http.request', [{ payload: { url: 'https://example.com' } }]);
-    const [claimed] = await boss.fetch('noop', { batchSize: 1 }); // one active (the critical one)
+    const [claimed] = await boss().fetch('noop', { batchSize: 1 }); // one active (the critical one)
     expect(claimed).toBeDefined();
     await db.query(
       `UPDATE pgboss.job SET start_after = now() - interval '90 seconds' WHERE name = 'noop' AND state = 'created' AND start_after <= now()`,
@@ -69,7 +53,7 @@ describe('queue stats', () => {
   it('counts the ready tasks of a paused queue as throttled, not ready, and exports the pause', async () => {
     await db.query('DELETE FROM pgboss.job');
     await enqueue(db, 'noop', [{}, {}, {}]);
-    await updateQueueSettings((t, v) => boss.getDb().executeSql(t, v), 'noop', { paused: true });
+    await updateQueueSettings((t, v) => boss().getDb().executeSql(t, v), 'noop', { paused: true });
     await db.query(`UPDATE taskfleet.queue_stats SET claimed_at = '-infinity'`); // due now, whatever ran before
     try {
       const e = exporter();
@@ -81,7 +65,7 @@ describe('queue stats', () => {
       expect(text).toMatch(/taskfleet_queue_paused\{queue="http.request",role="test"\} 0/);
       await e.stop();
     } finally {
-      await updateQueueSettings((t, v) => boss.getDb().executeSql(t, v), 'noop', { paused: false });
+      await updateQueueSettings((t, v) => boss().getDb().executeSql(t, v), 'noop', { paused: false });
       await db.query('DELETE FROM pgboss.job');
     }
   });
@@ -90,11 +74,11 @@ describe('queue stats', () => {
     ['at its fleet-wide concurrency', { concurrency: 1 }],
     ['with its rate window full', { rate: { limit: 1, periodSeconds: 3600 } }],
   ])('counts the ready tasks of a queue %s as throttled', async (_case, settings) => {
-    const exec = (t: string, v?: unknown[]) => boss.getDb().executeSql(t, v);
+    const exec = (t: string, v?: unknown[]) => boss().getDb().executeSql(t, v);
     await db.query('DELETE FROM pgboss.job');
     await enqueue(db, 'noop', [{}, {}, {}]);
     await updateQueueSettings(exec, 'noop', settings);
-    await claimJobs(executorOf(boss), 'noop', 3); // the limit lets exactly one start
+    await claimJobs(executorOf(boss()), 'noop', 3); // the limit lets exactly one start
     await db.query(`UPDATE taskfleet.queue_stats SET claimed_at = '-infinity'`);
     try {
       const e = exporter();

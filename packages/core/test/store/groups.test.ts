@@ -3,20 +3,13 @@
  * claim stopped, each up to the queue's groupConcurrency running, and tasks without a group take a
  * turn too.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { claimJobs, createBoss, executorOf, insertTasks, startBoss, updateQueueSettings, uuidv7 } from '@taskfleet/core';
-import type { PgBoss } from 'pg-boss';
+import { afterEach, describe, expect, it } from 'vitest';
+import { claimJobs, executorOf, insertTasks, updateQueueSettings, uuidv7 } from '@taskfleet/core';
+import { useTestBoss } from '../../../../test-support/boss.ts';
 import { useTestDatabase } from '../../../../test-support/database.ts';
 
 const db = useTestDatabase();
-let boss: PgBoss;
-beforeAll(async () => {
-  boss = await startBoss(
-    createBoss({ config: db.config(), role: 'test', logger: db.logger, max: 2, supervise: false, listen: false }),
-    db.logger,
-  );
-});
-afterAll(() => boss.stop({ graceful: false, close: true }));
+const boss = useTestBoss(db, 2);
 afterEach(async () => {
   await db.query(`DELETE FROM pgboss.job WHERE name = 'noop'`);
   await db.query('DELETE FROM taskfleet.queue_settings');
@@ -29,7 +22,7 @@ async function seed(groups: (string | null)[], n: number): Promise<Map<string, s
     for (const g of groups) {
       const id = uuidv7();
       groupOf.set(id, g);
-      await insertTasks(executorOf(boss), 'noop', [{ id, data: {}, ...(g ? { group: { id: g } } : {}) }]);
+      await insertTasks(executorOf(boss()), 'noop', [{ id, data: {}, ...(g ? { group: { id: g } } : {}) }]);
     }
   }
   return groupOf;
@@ -37,11 +30,11 @@ async function seed(groups: (string | null)[], n: number): Promise<Map<string, s
 
 /** The groups of the tasks one claim took, sorted (the claim returns its rows in no particular order). */
 const claimGroups = async (groupOf: Map<string, string | null>, n: number) =>
-  (await claimJobs(executorOf(boss), 'noop', n)).claimed.map((j) => groupOf.get(j.id) ?? '(none)').sort();
+  (await claimJobs(executorOf(boss()), 'noop', n)).claimed.map((j) => groupOf.get(j.id) ?? '(none)').sort();
 
 describe('group-limited claim', () => {
   it('takes one task per group per turn, resumes after the last group served, and stops each group at its limit', async () => {
-    await updateQueueSettings(executorOf(boss), 'noop', { groupConcurrency: 2 });
+    await updateQueueSettings(executorOf(boss()), 'noop', { groupConcurrency: 2 });
     const groupOf = await seed(['a', 'b', 'c'], 5);
     expect(await claimGroups(groupOf, 2)).toEqual(['a', 'b']);
     expect(await claimGroups(groupOf, 2)).toEqual(['a', 'c']); // from after b: c, then round again to a
@@ -58,7 +51,7 @@ describe('group-limited claim', () => {
   });
 
   it('gives tasks without a group a turn of their own, without a limit', async () => {
-    await updateQueueSettings(executorOf(boss), 'noop', { groupConcurrency: 1 });
+    await updateQueueSettings(executorOf(boss()), 'noop', { groupConcurrency: 1 });
     const groupOf = await seed(['a', null], 3);
     expect(await claimGroups(groupOf, 4)).toEqual(['(none)', '(none)', '(none)', 'a']);
   });

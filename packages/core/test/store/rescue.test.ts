@@ -3,31 +3,13 @@
  * claim's incarnation and its presence row), and giving them back exactly once.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  claimJobs,
-  createBoss,
-  executorOf,
-  findDeadClaims,
-  insertTasks,
-  rescueAttempts,
-  startBoss,
-  takenOver,
-  upsertPresence,
-  uuidv7,
-} from '@taskfleet/core';
-import type { PgBoss } from 'pg-boss';
+import { afterEach, describe, expect, it } from 'vitest';
+import { claimJobs, executorOf, findDeadClaims, insertTasks, rescueAttempts, takenOver, upsertPresence, uuidv7 } from '@taskfleet/core';
+import { useTestBoss } from '../../../../test-support/boss.ts';
 import { useTestDatabase } from '../../../../test-support/database.ts';
 
 const db = useTestDatabase();
-let boss: PgBoss;
-beforeAll(async () => {
-  boss = await startBoss(
-    createBoss({ config: db.config(), role: 'test', logger: db.logger, max: 4, supervise: false, listen: false }),
-    db.logger,
-  );
-});
-afterAll(() => boss.stop({ graceful: false, close: true }));
+const boss = useTestBoss(db, 4);
 afterEach(async () => {
   await db.query(`DELETE FROM pgboss.job WHERE name = 'noop'`);
   await db.query('DELETE FROM taskfleet.workers');
@@ -38,7 +20,7 @@ const presence = { hostname: 'h', pid: 1, queues: ['noop'], concurrency: 4, acti
 /** An incarnation with a presence row `ageSeconds` old (none: no row), holding `n` running jobs. */
 async function replica(n: number, ageSeconds: number | null, id = 'worker-a') {
   const incarnation = randomUUID();
-  const exec = executorOf(boss);
+  const exec = executorOf(boss());
   if (ageSeconds !== null) {
     await upsertPresence(exec, incarnation, { ...presence, id });
     await db.query(`UPDATE taskfleet.workers SET seen_at = now() - $2 * interval '1 second' WHERE incarnation = $1`, [
@@ -62,7 +44,7 @@ describe('dead claims', () => {
     const stale = await replica(3, 30);
     const gone = await replica(2, null);
     const restarted = await replica(0, 0, 'worker-a'); // same WORKER_ID as the others, a new process
-    const dead = await findDeadClaims(executorOf(boss), self.incarnation, 5);
+    const dead = await findDeadClaims(executorOf(boss()), self.incarnation, 5);
     expect(new Map(dead.map((d) => [d.owner, d.attempts.length]))).toEqual(
       new Map([
         [stale.incarnation, 3],
@@ -77,7 +59,7 @@ describe('dead claims', () => {
     const stale = await replica(5, 60);
     await db.query(`UPDATE pgboss.job SET output = '{"history":[{"attempt":0,"name":"Earlier"}]}' WHERE id = $1`, [stale.attempts[0]?.id]);
     const lost = { name: 'WorkerLostError', message: 'gone' };
-    const [a, b, c] = await Promise.all([1, 2, 3].map(() => rescueAttempts(boss, 'noop', stale.attempts, lost)));
+    const [a, b, c] = await Promise.all([1, 2, 3].map(() => rescueAttempts(boss(), 'noop', stale.attempts, lost)));
     expect((a as number) + (b as number) + (c as number)).toBe(5);
     const { rows } = await db.query(`SELECT state::text, start_after <= now() AS ready FROM pgboss.job WHERE id = ANY($1::uuid[])`, [
       stale.attempts.map((x) => x.id),
@@ -90,6 +72,6 @@ describe('dead claims', () => {
       history: [{ name: 'Earlier' }, { name: 'WorkerLostError', message: 'gone', attempt: 1 }],
     });
     // The dead replica, were it to come back, finds them taken and cannot complete them.
-    expect((await takenOver(executorOf(boss), stale.incarnation, stale.attempts)).sort()).toEqual(stale.attempts.map((x) => x.id).sort());
+    expect((await takenOver(executorOf(boss()), stale.incarnation, stale.attempts)).sort()).toEqual(stale.attempts.map((x) => x.id).sort());
   });
 });

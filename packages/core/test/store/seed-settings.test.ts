@@ -2,24 +2,17 @@
  * A task type's `flowControl` seeds its queue's settings once: the queue sync writes them when the
  * queue has none, and never overwrites an operator's change.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createBoss, defineTask, executorOf, getQueueSettings, startBoss, syncQueues, updateQueueSettings } from '@taskfleet/core';
-import type { PgBoss } from 'pg-boss';
+import { defineTask, executorOf, getQueueSettings, syncQueues, updateQueueSettings } from '@taskfleet/core';
+import { useTestBoss } from '../../../../test-support/boss.ts';
 import { useTestDatabase } from '../../../../test-support/database.ts';
 
 const db = useTestDatabase();
-let boss: PgBoss;
-beforeAll(async () => {
-  boss = await startBoss(
-    createBoss({ config: db.config(), role: 'test', logger: db.logger, max: 2, supervise: false, listen: false }),
-    db.logger,
-  );
-});
-afterAll(() => boss.stop({ graceful: false, close: true }));
+const boss = useTestBoss(db, 2);
 
 const settingsOf = async (queue: string) => {
-  const { updatedAt: _u, ...s } = await getQueueSettings(executorOf(boss), queue);
+  const { updatedAt: _u, ...s } = await getQueueSettings(executorOf(boss()), queue);
   return s;
 };
 
@@ -31,15 +24,15 @@ describe("a task type's flowControl", () => {
       schema: z.object({}),
       flowControl: { concurrency: 4, rate: { limit: 10, periodSeconds: 60 }, groupConcurrency: 2 },
     });
-    await syncQueues(boss, db.logger, { [def.name]: def });
+    await syncQueues(boss(), db.logger, { [def.name]: def });
     expect(await settingsOf('seeded.limits')).toEqual({
       paused: false,
       concurrency: 4,
       rate: { limit: 10, periodSeconds: 60 },
       groupConcurrency: 2,
     });
-    await updateQueueSettings(executorOf(boss), 'seeded.limits', { concurrency: null });
-    await syncQueues(boss, db.logger, { [def.name]: def });
+    await updateQueueSettings(executorOf(boss()), 'seeded.limits', { concurrency: null });
+    await syncQueues(boss(), db.logger, { [def.name]: def });
     expect((await settingsOf('seeded.limits')).concurrency).toBeNull();
   });
 
