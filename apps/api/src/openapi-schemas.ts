@@ -10,6 +10,7 @@ import {
   type BatchResult,
   type EnqueueReceipt,
   PRIORITY_NAMES,
+  QUEUE_SETTINGS_MAX,
   type PriorityName,
   type Problem,
   QUEUE_DEPTH_STATES,
@@ -125,8 +126,8 @@ export const QueueInfoSchema = z
   .openapi('QueueInfo');
 
 const rateSchema = z.strictObject({
-  limit: z.number().int().min(1).max(10_000).describe('Task starts per period across the fleet'),
-  periodSeconds: z.number().int().min(1).max(86_400),
+  limit: z.number().int().min(1).max(QUEUE_SETTINGS_MAX.rateLimit).describe('Task starts per period across the fleet'),
+  periodSeconds: z.number().int().min(1).max(QUEUE_SETTINGS_MAX.ratePeriodSeconds),
 });
 
 export const QueueSettingsSchema = z
@@ -149,9 +150,9 @@ export const QueueSettingsSchema = z
 export const QueueSettingsPatchSchema = z
   .strictObject({
     paused: z.boolean().optional(),
-    concurrency: z.number().int().min(1).max(1_000_000).nullable().optional(),
+    concurrency: z.number().int().min(1).max(QUEUE_SETTINGS_MAX.concurrency).nullable().optional(),
     rate: rateSchema.nullable().optional(),
-    groupConcurrency: z.number().int().min(1).max(1_000_000).nullable().optional(),
+    groupConcurrency: z.number().int().min(1).max(QUEUE_SETTINGS_MAX.concurrency).nullable().optional(),
   })
   .openapi('QueueSettingsPatch');
 

@@ -13,7 +13,7 @@ import { PRIORITY_NAMES, type PriorityName, priorityName } from '../priority.ts'
 import { isDeadLetterQueue } from '../queues.ts';
 import { taskNames } from '../tasks/registry.ts';
 import type { ExecuteSql } from '../store/executor.ts';
-import { listQueueSettings, listRateFullQueues, type QueueSettings } from '../store/queue-settings.ts';
+import { listQueueSettingsAndFullRates, type QueueSettings } from '../store/queue-settings.ts';
 import { claimQueueStatsRefresh, computeQueueStats, type QueueStatsRow, readQueueStats, storeQueueStats } from '../store/queue-stats.ts';
 
 /**
@@ -201,8 +201,7 @@ export class QueueStatsExporter {
         await storeQueueStats(executeSql, await computeQueueStats(executeSql));
         this.computations++;
       }
-      this.#settings = await listQueueSettings(executeSql);
-      this.#rateFull = await listRateFullQueues(executeSql);
+      ({ settings: this.#settings, rateFull: this.#rateFull } = await listQueueSettingsAndFullRates(executeSql));
       const stored = await readQueueStats(executeSql);
       if (stored) {
         const previous = this.#snapshot.computedAt?.getTime();

@@ -31,6 +31,9 @@ export interface QueueSettingsPatch {
   groupConcurrency?: number | null;
 }
 
+/** The largest values a setting takes (the API's validation, task types' flowControl; the table's CHECKs agree). */
+export const QUEUE_SETTINGS_MAX = { concurrency: 1_000_000, rateLimit: 10_000, ratePeriodSeconds: 86_400 } as const;
+
 export const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
   paused: false,
   concurrency: null,
@@ -70,14 +73,23 @@ export async function listQueueSettings(executeSql: ExecuteSql): Promise<Map<str
   return new Map((rows as Row[]).map((r) => [r.queue, settingsOf(r)]));
 }
 
-/** Queues whose rate window is full right now: no start until the oldest start leaves it. */
-export async function listRateFullQueues(executeSql: ExecuteSql): Promise<Set<string>> {
+/**
+ * Every queue's settings, as `listQueueSettings`, and the queues whose rate window is full right now
+ * (no start until the oldest start leaves it), in one statement: the queue gauges read both.
+ */
+export async function listQueueSettingsAndFullRates(
+  executeSql: ExecuteSql,
+): Promise<{ settings: Map<string, QueueSettings>; rateFull: Set<string> }> {
   const { rows } = await executeSql(
-    `SELECT queue FROM taskfleet.queue_settings s
-     WHERE s.rate_limit IS NOT NULL
-       AND (SELECT count(*) FROM unnest(s.recent_starts) t WHERE t > now() - s.rate_period_seconds * interval '1 second') >= s.rate_limit`,
+    `SELECT ${COLUMNS}, rate_limit IS NOT NULL
+       AND (SELECT count(*) FROM unnest(recent_starts) t WHERE t > now() - rate_period_seconds * interval '1 second') >= rate_limit AS rate_full
+     FROM taskfleet.queue_settings`,
   );
-  return new Set((rows as { queue: string }[]).map((r) => r.queue));
+  const all = rows as (Row & { rate_full: boolean })[];
+  return {
+    settings: new Map(all.map((r) => [r.queue, settingsOf(r)])),
+    rateFull: new Set(all.filter((r) => r.rate_full).map((r) => r.queue)),
+  };
 }
 
 /** Apply a change in one statement and wake the queue's loops on every replica. */

@@ -60,20 +60,16 @@ export async function rescueAttempts(boss: PgBoss, queue: string, attempts: Dead
       await tx.commit();
       return 0;
     }
+    // One fail() per attempt: each carries its own output, which pg-boss also copies into the
+    // dead-letter row of a last attempt (a shared output would give every copy the first task's).
     const at = new Date().toISOString();
-    const outputs = held.map((r) => outputWith(r.output, { attempt: r.retry_count + 1, at, ...lost }));
-    await boss.fail(
-      queue,
-      held.map((r) => ({ id: r.id, retryCount: r.retry_count })),
-      outputs[0] as object,
-      { db: tx.db },
-    );
+    for (const r of held) {
+      const output = outputWith(r.output, { attempt: r.retry_count + 1, at, ...lost });
+      await boss.fail(queue, { id: r.id, retryCount: r.retry_count }, output, { db: tx.db });
+    }
     await tx.db.executeSql(
-      `UPDATE ${PGBOSS_SCHEMA}.job j SET output = u.output,
-         start_after = CASE WHEN j.state = 'retry' THEN ${PGBOSS_SCHEMA}.job_now() ELSE j.start_after END
-       FROM unnest($2::uuid[], $3::jsonb[]) AS u(id, output)
-       WHERE j.name = $1 AND j.id = u.id AND j.state IN ('retry', 'failed')`,
-      [queue, held.map((r) => r.id), outputs.map((o) => JSON.stringify(o))],
+      `UPDATE ${PGBOSS_SCHEMA}.job SET start_after = ${PGBOSS_SCHEMA}.job_now() WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'retry'`,
+      [queue, held.map((r) => r.id)],
     );
     await tx.commit();
     return held.length;

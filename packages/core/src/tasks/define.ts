@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import type { PriorityName } from '../priority.ts';
-import type { QueueSettingsPatch } from '../store/queue-settings.ts';
+import { QUEUE_SETTINGS_MAX, type QueueSettingsPatch } from '../store/queue-settings.ts';
 import { isValidTaskName } from '../queues.ts';
 
 /** Per-type defaults; a submission may override some of them per task. */
@@ -103,8 +103,8 @@ const positiveInt = (v: unknown, max: number) =>
 function checkFlowControl(name: string, f: QueueSettingsPatch | undefined): void {
   if (!f) return;
   const bad = (field: string) => new Error(`task ${name}: flowControl.${field} is out of range`);
-  if (!positiveInt(f.concurrency, 1_000_000)) throw bad('concurrency');
-  if (!positiveInt(f.groupConcurrency, 1_000_000)) throw bad('groupConcurrency');
-  if (f.rate && !positiveInt(f.rate.limit, 10_000)) throw bad('rate.limit');
-  if (f.rate && !positiveInt(f.rate.periodSeconds, 86_400)) throw bad('rate.periodSeconds');
+  if (!positiveInt(f.concurrency, QUEUE_SETTINGS_MAX.concurrency)) throw bad('concurrency');
+  if (!positiveInt(f.groupConcurrency, QUEUE_SETTINGS_MAX.concurrency)) throw bad('groupConcurrency');
+  if (f.rate && !positiveInt(f.rate.limit, QUEUE_SETTINGS_MAX.rateLimit)) throw bad('rate.limit');
+  if (f.rate && !positiveInt(f.rate.periodSeconds, QUEUE_SETTINGS_MAX.ratePeriodSeconds)) throw bad('rate.periodSeconds');
 }
