@@ -137,9 +137,15 @@ process.once('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-export async function startProcess(script: string, env: Record<string, string>, readyPath = '/readyz'): Promise<Proc> {
+export async function startProcess(
+  script: string,
+  env: Record<string, string>,
+  readyPath = '/readyz',
+  /** Extra node flags (e.g. `--cpu-prof`). */
+  nodeFlags: string[] = [],
+): Promise<Proc> {
   const port = await freePort();
-  const flags = script.startsWith('apps/') ? APP_NODE_FLAGS : [];
+  const flags = [...(script.startsWith('apps/') ? APP_NODE_FLAGS : []), ...nodeFlags];
   const child = spawn(process.execPath, [...flags, script], {
     cwd: ROOT,
     env: {

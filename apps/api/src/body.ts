@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
+import { requestHeader } from './headers.ts';
 import { type FieldError, problems } from './problem.ts';
 
 /** Deepest nesting accepted in a body. */
@@ -58,7 +59,7 @@ function readIncoming(incoming: IncomingMessage, limit: number): Promise<Uint8Ar
 }
 
 async function readLimited(c: Context, limit: number): Promise<Uint8Array> {
-  const declared = c.req.header('content-length');
+  const declared = requestHeader(c, 'content-length');
   if (declared !== undefined && Number(declared) > limit) throw problems.tooLarge(limit);
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   if (incoming && !incoming.readableDidRead && incoming.readable) return readIncoming(incoming, limit);
@@ -90,7 +91,8 @@ async function readLimited(c: Context, limit: number): Promise<Uint8Array> {
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 export async function readJsonBody(c: Context, limit: number): Promise<unknown> {
-  if (!isJsonContentType(c.req.header('content-type'))) throw problems.unsupportedMediaType(c.req.header('content-type'));
+  const contentType = requestHeader(c, 'content-type');
+  if (!isJsonContentType(contentType)) throw problems.unsupportedMediaType(contentType);
   const bytes = await readLimited(c, limit);
   let text: string;
   try {

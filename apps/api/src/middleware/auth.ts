@@ -10,6 +10,7 @@ import { createMiddleware } from 'hono/factory';
 import { type ApiKeyScope, type Config, touchApiKey, verifyApiKey } from '@taskfleet/core';
 import type { Principal } from '../enqueue/build.ts';
 import type { AppEnv } from '../env.ts';
+import { requestHeader } from '../headers.ts';
 import { problems } from '../problem.ts';
 
 export const ANONYMOUS: Principal = { id: null, name: 'anonymous', scopes: ['admin'], rateLimitPerSecond: null };
@@ -24,7 +25,7 @@ export function authenticate(config: Config, executeSql: ExecuteSql) {
       c.set('principal', ANONYMOUS);
       return next();
     }
-    const header = c.req.header('authorization');
+    const header = requestHeader(c, 'authorization');
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) throw problems.unauthorized('Send an API key as `Authorization: Bearer <key>`.');
     const presented = match[1] as string;

@@ -7,15 +7,46 @@ import { randomUUID } from 'node:crypto';
 import { createMiddleware } from 'hono/factory';
 import type { Logger } from '@taskfleet/core';
 import type { AppEnv } from '../env.ts';
+import { presetResponseHeader, requestHeader } from '../headers.ts';
 import type { ApiMetrics } from '../metrics.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * The request counter and duration histogram, with each label set's child resolved once: prom-client
+ * otherwise hashes the label object on every call.
+ */
+function httpObserver(metrics: ApiMetrics) {
+  const counters = new Map<string, { inc(): void }>();
+  const timers = new Map<string, { observe(v: number): void }>();
+  return {
+    observe(method: string, route: string, status: number, seconds: number) {
+      const key = `${method} ${route}`;
+      let timer = timers.get(key);
+      if (!timer) {
+        timer = metrics.duration.labels({ method, route });
+        timers.set(key, timer);
+      }
+      timer.observe(seconds);
+      const statusKey = `${key} ${status}`;
+      let counter = counters.get(statusKey);
+      if (!counter) {
+        counter = metrics.requests.labels({ method, route, status: String(status) });
+        counters.set(statusKey, counter);
+      }
+      counter.inc();
+    },
+  };
+}
+
 export function requestContext(logger: Logger, metrics: ApiMetrics) {
+  const httpMetrics = httpObserver(metrics);
   return createMiddleware<AppEnv>(async (c, next) => {
     const started = performance.now();
-    const given = c.req.header('x-request-id');
+    const given = requestHeader(c, 'x-request-id');
     const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    // Echoed on whatever response this request ends with; set before it exists (see headers.ts).
+    const echoed = presetResponseHeader(c, 'x-request-id', requestId);
     // The child logger is built on first use: most requests never log below the access line.
     let child: Logger | undefined;
     const log = () => {
@@ -29,13 +60,14 @@ export function requestContext(logger: Logger, metrics: ApiMetrics) {
       await next();
     } finally {
       metrics.inFlight.dec();
-      c.header('x-request-id', requestId);
-      const route = c.req.routePath && c.req.routePath !== '/*' ? c.req.routePath : 'unmatched';
+      if (!echoed) c.header('x-request-id', requestId);
+      const routePath = c.req.routePath;
+      const route = routePath && routePath !== '/*' ? routePath : 'unmatched';
       const seconds = (performance.now() - started) / 1000;
       const status = c.res.status;
-      metrics.requests.inc({ method: c.req.method, route, status: String(status) });
-      metrics.duration.observe({ method: c.req.method, route }, seconds);
-      const line = { method: c.req.method, route, status, ms: Math.round(seconds * 10000) / 10 };
+      const method = c.req.method;
+      httpMetrics.observe(method, route, status, seconds);
+      const line = { method, route, status, ms: Math.round(seconds * 10000) / 10 };
       if (status >= 500) log().warn(line, 'request');
       else if (route.startsWith('/v1/')) {
         if (logger.isLevelEnabled('info')) log().info(line, 'request');

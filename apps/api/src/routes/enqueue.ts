@@ -17,6 +17,7 @@ import { type AdmissionDeps, admission } from '../middleware/admission.ts';
 import { principalOf } from '../middleware/auth.ts';
 import { payloadSchema } from '../openapi-payload.ts';
 import { BatchResultSchema, EnqueueReceiptSchema, jsonResponse, problemResponses, TaskSchema } from '../openapi-schemas.ts';
+import { requestHeader } from '../headers.ts';
 import { baseUrl } from './base-url.ts';
 
 /** The two enqueue operations of one task type. */
@@ -76,7 +77,7 @@ function requestInfo(c: Context<AppEnv, '/v1/queues/:queue/*'>, deps: EnqueueRou
     queue: c.req.param('queue'),
     principal: principalOf(c),
     requestId: c.get('requestId'),
-    traceparent: c.req.header('traceparent'),
+    traceparent: requestHeader(c, 'traceparent'),
     baseUrl: baseUrl(c, deps.config),
   };
 }
@@ -88,9 +89,12 @@ export function enqueueRoutes(deps: EnqueueRouteDeps): Hono<AppEnv> {
 
   app.post('/v1/queues/:queue/tasks', admit, async (c) => {
     const body = await readJsonBody(c, api.bodyLimitBytes);
-    const result = await enqueueTask({ ...requestInfo(c, deps), body, headerKey: c.req.header('idempotency-key') }, deps);
-    c.header('location', result.location);
-    return c.json(result.body, result.status);
+    const result = await enqueueTask({ ...requestInfo(c, deps), body, headerKey: requestHeader(c, 'idempotency-key') }, deps);
+    // A plain header object keeps @hono/node-server's lightweight response (see headers.ts).
+    return new Response(JSON.stringify(result.body), {
+      status: result.status,
+      headers: { 'content-type': 'application/json', location: result.location },
+    });
   });
 
   app.post('/v1/queues/:queue/:op{tasks:batch}', admit, async (c) => {
