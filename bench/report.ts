@@ -80,28 +80,44 @@ if (ingest) {
   lines.push(
     `## ingest (${ingest.date.slice(0, 10)})`,
     '',
-    'Single-task POSTs with autocannon against three servers, each its own process: the no-database ceiling (Hono parses JSON, answers 202), the naive ingest (`boss.send` per request) and the taskfleet API (API keys on, group commit).',
+    "Single-task POSTs with autocannon (in the bench process) against each server in turn, each its own process, the same 70-byte body: the no-database ceiling (Hono parses JSON, answers 202), Hono + BullMQ `queue.add` on Redis (when one answers on 127.0.0.1:6379), the naive ingest (`boss.send` per request) and the taskfleet API (API keys on, rate limit off, production, group commit). CPU µs/request: each process's user + system CPU over the run (from /proc) divided by the requests — the server under test, every PostgreSQL process, and the load generator.",
     '',
   );
   lines.push(
-    '| target | connections | req/s | p50 ms | p99 ms | errors + non-2xx | vs naive | vs ceiling |',
-    '|---|---|---|---|---|---|---|---|',
+    '| target | connections | req/s | p50 ms | p99 ms | errors + non-2xx | vs naive | vs ceiling | CPU µs/req: server · postgres · autocannon |',
+    '|---|---|---|---|---|---|---|---|---|',
   );
-  for (const name of ['ceiling', 'naive', 'taskfleet']) {
+  for (const name of ['ceiling', 'bullmq-redis', 'naive', 'taskfleet']) {
     for (const r of ingest.single[name] ?? []) {
       const naive = ingest.single.naive.find((x: any) => x.connections === r.connections)?.rps;
       const ceiling = ingest.single.ceiling.find((x: any) => x.connections === r.connections)?.rps;
+      const cpu = r.cpuUs ? `${r.cpuUs.server} · ${r.cpuUs.postgres} · ${r.cpuUs.loadGenerator}` : '–';
       lines.push(
-        `| ${name} | ${r.connections} | ${n(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${f(r.rps / naive)}× | ${f((100 * r.rps) / ceiling, 0)} % |`,
+        `| ${name} | ${r.connections} | ${n(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${f(r.rps / naive)}× | ${f((100 * r.rps) / ceiling, 0)} % | ${cpu} |`,
       );
     }
   }
   const t = ingest.targets;
   lines.push(
     '',
-    `Targets at 64 connections: ≥ 8× naive — ${f(t.vsNaive)}× (${ok(t.vsNaive >= 8)}); ≥ 40 % of the ceiling — ${f(100 * t.vsCeiling, 0)} % (${ok(t.vsCeiling >= 0.4)}); p99 ≤ 50 ms — ${t.p99At64} ms (${ok(t.p99At64 <= 50)}).`,
+    `Targets at 64 connections: ≥ 8× naive — ${f(t.vsNaive)}× (${ok(t.vsNaive >= 8)}); ≥ 40 % of the ceiling — ${f(100 * t.vsCeiling, 0)} % (${ok(t.vsCeiling >= 0.4)}); ≥ 0.8× Hono + BullMQ-Redis — ${t.vsBullmqRedis == null ? 'not measured (no Redis)' : `${f(t.vsBullmqRedis)}× (${ok(t.vsBullmqRedis >= 0.8)})`}; p99 ≤ 20 ms — ${t.p99At64} ms (${ok(t.p99At64 <= 20)}). At 256 connections: p99 ≤ 100 ms — ${t.p99At256 ?? '–'} ms (${ok(t.p99At256 != null && t.p99At256 <= 100)}), no failures — ${t.failuresAt256 ?? '–'} (${ok(t.failuresAt256 === 0)}).`,
     '',
   );
+  if (ingest.profile) {
+    const p = ingest.profile;
+    lines.push(
+      `**Where the API's CPU goes** (\`node --cpu-prof\`, ${p.seconds} s at 64 connections after the warm-up; the main thread was busy ${p.busyPct} % of the time; self time as % of busy time; a sample is charged to the function running, so a syscall's share includes the time the thread waited for the core it gave to the process it woke — PostgreSQL or autocannon):`,
+      '',
+      '| area | self % |',
+      '|---|---|',
+      ...p.byArea.slice(0, 10).map((a: any) => `| ${a.area} | ${a.selfPct} |`),
+      '',
+      '| function | self % |',
+      '|---|---|',
+      ...p.top.slice(0, 15).map((fr: any) => `| \`${fr.frame.replace(/\|/g, '\\|')}\` | ${fr.selfPct} |`),
+      '',
+    );
+  }
   const rss = Object.entries(ingest.rssMb)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');

@@ -31,7 +31,7 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 // The scenario names of the benchmark issue; `npm run bench` runs them all in this order.
 const ingestOptions = (part: 'single' | 'batch') =>
   quick
-    ? { connections: [16], seconds: 1, warmupSeconds: 1, batchSeconds: 1, batchSize: 100, part }
+    ? { connections: [16], seconds: 1, warmupSeconds: 1, batchSeconds: 1, batchSize: 100, part, profileSeconds: 1 }
     : {
         connections: connections ?? [16, 64, 256],
         seconds: seconds ?? 8,
@@ -39,6 +39,7 @@ const ingestOptions = (part: 'single' | 'batch') =>
         batchSeconds: seconds ?? 8,
         batchSize: 1000,
         part,
+        profileSeconds: 5,
       };
 const workerOptions = (part: 'latency' | 'priority') =>
   quick ? { latencySamples: 20, prioritySeconds: 2, part } : { latencySamples: 200, prioritySeconds: 10, part };

@@ -42,7 +42,22 @@ function ingestRows(r: any, add: Add): void {
     '≥ 40 %',
     r.targets.vsCeiling >= 0.4,
   );
-  add('p99 ms @64', tf.p99, '', '', '≤ 50', tf.p99 <= 50);
+  const bullmq = r.single['bullmq-redis']?.find((x: any) => x.connections === 64);
+  if (bullmq && r.targets.vsBullmqRedis != null) {
+    add('req/s @64', tf.rps, `BullMQ-Redis ${bullmq.rps}`, `${fx(r.targets.vsBullmqRedis)}×`, '≥ 0.8×', r.targets.vsBullmqRedis >= 0.8);
+  }
+  add('p99 ms @64', tf.p99, '', '', '≤ 20', tf.p99 <= 20);
+  const at256 = r.single.taskfleet.find((x: any) => x.connections === 256);
+  if (at256)
+    add(
+      'p99 ms @256',
+      at256.p99,
+      `failures ${r.targets.failuresAt256 ?? '–'}`,
+      '',
+      '≤ 100, 0 failures',
+      at256.p99 <= 100 && r.targets.failuresAt256 === 0,
+    );
+  if (r.rssMb?.taskfleet) add('API RSS MB', r.rssMb.taskfleet, 'after 256 connections', '', '< 150', r.rssMb.taskfleet < 150);
 }
 
 function ingestBatchRows(r: any, add: Add): void {

@@ -39,7 +39,7 @@ const WORKER = {
 };
 
 /** Whether a Redis server answers PING on 127.0.0.1:6379 within 1 s. */
-function redisAnswers(): Promise<boolean> {
+export function redisAnswers(): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(REDIS);
     const done = (ok: boolean) => {
