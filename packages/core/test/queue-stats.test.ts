@@ -1,5 +1,13 @@
 /** Queue gauges: exact against the database, one computation per interval for the whole fleet. */
-import { claimJobs, createMetricsRegistry, executorOf, QueueStatsExporter, TASK_NAMES, updateQueueSettings } from '@taskfleet/core';
+import {
+  claimJobs,
+  computeQueueStats,
+  createMetricsRegistry,
+  executorOf,
+  QueueStatsExporter,
+  TASK_NAMES,
+  updateQueueSettings,
+} from '@taskfleet/core';
 import { describe, expect, it } from 'vitest';
 import { useTestBoss } from '../../../test-support/boss.ts';
 import { useTestDatabase } from '../../../test-support/database.ts';
@@ -92,6 +100,45 @@ describe('queue stats', () => {
       await db.query('DELETE FROM taskfleet.queue_settings');
       await db.query('DELETE FROM pgboss.job');
     }
+  });
+
+  it('counts exactly up to the cap and estimates above it from a sample, within its error', async () => {
+    await db.query('DELETE FROM pgboss.job');
+    const insert = (queue: string, n: number, priority: number, delay = '0') =>
+      db.query(
+        `INSERT INTO pgboss.job (id, name, data, priority, start_after)
+         SELECT gen_random_uuid(), $1, '{"payload":{}}', $3, now() + $4::interval FROM generate_series(1, $2)`,
+        [queue, n, priority, delay],
+      );
+    // noop: 60,000 waiting over the cap (estimated); http.request: 900 (exact), 300 of them scheduled.
+    await insert('noop', 40_000, 0);
+    await insert('noop', 20_000, 20);
+    await insert('http.request', 600, 0);
+    await insert('http.request', 300, 0, '1 hour');
+    const exec = (t: string, v?: unknown[]) => boss().getDb().executeSql(t, v);
+    const rows = await computeQueueStats(exec, 1_000);
+    const http = rows.filter((r) => r.queue === 'http.request');
+    expect(http).toEqual([expect.objectContaining({ priority: 0, ready: 600, scheduled: 300, active: 0 })]);
+    expect(http[0]?.estimated).toBeUndefined();
+    const noop = new Map(rows.filter((r) => r.queue === 'noop').map((r) => [r.priority, r]));
+    expect(noop.get(0)?.estimated).toBe(true);
+    // The table holds ~1,200 pages here, so 500 are sampled (~40 %): a series over k pages has a
+    // relative standard error of √(0.6 / 0.4k) — 4 % for 40,000 rows (770 pages), 6 % for 20,000 — and
+    // ±25 % is over four of them.
+    expect(noop.get(0)?.ready).toBeGreaterThan(40_000 * 0.75);
+    expect(noop.get(0)?.ready).toBeLessThan(40_000 * 1.25);
+    expect(noop.get(20)?.ready).toBeGreaterThan(20_000 * 0.75);
+    expect(noop.get(20)?.ready).toBeLessThan(20_000 * 1.25);
+    expect(noop.get(20)?.oldestReadyAgeSeconds).toBeGreaterThanOrEqual(0);
+
+    const e = exporter();
+    await db.query(`UPDATE taskfleet.queue_stats SET claimed_at = '-infinity'`);
+    await e.refresh();
+    const text = (await registries.get(e)?.metrics()) ?? '';
+    expect(text).toMatch(/taskfleet_queue_depth_estimated\{queue="noop",role="test"\} 1/);
+    expect(text).toMatch(/taskfleet_queue_depth_estimated\{queue="http.request",role="test"\} 0/);
+    await e.stop();
+    await db.query('DELETE FROM pgboss.job');
   });
 
   it('computes once per interval however many replicas refresh', async () => {

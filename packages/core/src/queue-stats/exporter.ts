@@ -119,6 +119,17 @@ export class QueueStatsExporter {
       },
     });
     new Gauge({
+      name: METRICS.queueDepthEstimated,
+      help: "Whether the queue's waiting counts (ready, scheduled, retrying, throttled) are estimated (1): it has more waiting tasks than the exact cap (10,000), so they come from a block sample of the job table, within a few percent (docs/operations.md)",
+      labelNames: ['queue'],
+      registers,
+      collect() {
+        this.reset();
+        const estimated = exporter.estimatedQueues();
+        for (const queue of exporter.#o.queues) this.set({ queue }, estimated.has(queue) ? 1 : 0);
+      },
+    });
+    new Gauge({
       name: METRICS.queueStatsAge,
       help: 'Age of the queue snapshot behind the queue gauges, in seconds (alert if it grows: nobody refreshes it)',
       registers,
@@ -139,6 +150,11 @@ export class QueueStatsExporter {
       out.set(r.queue, byPriority);
     }
     return out;
+  }
+
+  /** Queues whose waiting counts in the snapshot are estimated (more waiting than the exact cap). */
+  estimatedQueues(): Set<string> {
+    return new Set(this.#snapshot.rows.filter((r) => r.estimated).map((r) => r.queue));
   }
 
   /** Age of each exported queue's oldest ready task when the snapshot was computed (null: none ready). */

@@ -1,9 +1,14 @@
 /**
- * The queue-depth query: every live job (created, retry, active) grouped by queue and priority, in
- * one statement. Finished jobs are excluded by the WHERE, so retained history does not add to it.
+ * The fleet's shared queue snapshot: computing it (below) and the one row that holds it.
  */
 import type { ExecuteSql } from './executor.ts';
-import { PGBOSS_SCHEMA } from './names.ts';
+
+/**
+ * The queue snapshot (`taskfleet.queue_snapshot`, migration 000011): live jobs by queue and priority,
+ * exact up to `cap` waiting jobs per queue and estimated from a block sample above it (those rows say
+ * `estimated`), so its cost stays flat however deep a queue gets.
+ */
+export const QUEUE_STATS_EXACT_CAP = 10_000;
 
 export interface QueueStatsRow {
   queue: string;
@@ -14,21 +19,49 @@ export interface QueueStatsRow {
   active: number;
   /** Seconds since the oldest ready job of this queue and priority became ready. */
   oldestReadyAgeSeconds: number | null;
+  /** Waiting counts estimated from a sample (the queue has more than the cap waiting). */
+  estimated?: boolean;
 }
 
-export async function computeQueueStats(executeSql: ExecuteSql): Promise<QueueStatsRow[]> {
-  const { rows } = await executeSql(`
-    SELECT name AS queue, priority,
-      count(*) FILTER (WHERE state < 'active' AND start_after <= now())::int AS ready,
-      count(*) FILTER (WHERE state = 'created' AND start_after > now())::int AS scheduled,
-      count(*) FILTER (WHERE state = 'retry' AND start_after > now())::int AS retrying,
-      count(*) FILTER (WHERE state = 'active')::int AS active,
-      extract(epoch FROM now() - min(start_after) FILTER (WHERE state < 'active' AND start_after <= now()))::float8
-        AS "oldestReadyAgeSeconds"
-    FROM ${PGBOSS_SCHEMA}.job
-    WHERE state < 'completed'
-    GROUP BY name, priority`);
-  return rows as QueueStatsRow[];
+interface SnapshotRow {
+  queue: string;
+  priority: number;
+  ready: number;
+  scheduled: number;
+  retrying: number;
+  active: number;
+  oldest_ready_age_seconds: number | null;
+  estimated: boolean;
+}
+
+export async function computeQueueStats(executeSql: ExecuteSql, cap = QUEUE_STATS_EXACT_CAP): Promise<QueueStatsRow[]> {
+  const { rows } = await executeSql('SELECT * FROM taskfleet.queue_snapshot($1)', [cap]);
+  // A queue and priority may come twice (its waiting and its active jobs): add them up.
+  const merged = new Map<string, QueueStatsRow>();
+  for (const r of rows as SnapshotRow[]) {
+    const key = `${r.queue}\n${r.priority}`;
+    const m = merged.get(key);
+    if (!m) {
+      merged.set(key, {
+        queue: r.queue,
+        priority: r.priority,
+        ready: r.ready,
+        scheduled: r.scheduled,
+        retrying: r.retrying,
+        active: r.active,
+        oldestReadyAgeSeconds: r.oldest_ready_age_seconds,
+        ...(r.estimated ? { estimated: true } : {}),
+      });
+      continue;
+    }
+    m.ready += r.ready;
+    m.scheduled += r.scheduled;
+    m.retrying += r.retrying;
+    m.active += r.active;
+    m.oldestReadyAgeSeconds ??= r.oldest_ready_age_seconds;
+    if (r.estimated) m.estimated = true;
+  }
+  return [...merged.values()];
 }
 
 /**
