@@ -15,6 +15,7 @@ import {
   type Logger,
   ping,
   metricsRoute,
+  QueueWaker,
   type QueueStatsExporter,
 } from '@taskfleet/core';
 import { Hono } from 'hono';
@@ -58,10 +59,12 @@ export interface Api {
 export function createApi(deps: ApiDeps): Api {
   const { config, boss, logger } = deps;
   const executeSql = executorOf(boss);
+  // One NOTIFY per queue in flight, after the inserts commit (store/wake.ts).
+  const waker = new QueueWaker(executeSql, (err, queue) => logger.warn({ err, queue }, 'waking workers failed; they poll'));
   let committer: GroupCommitter | undefined;
   const metrics = createApiMetrics(deps.metrics, () => committer?.waiting ?? 0);
   committer = new GroupCommitter({
-    insert: (queue, rows) => insertTasks(executeSql, queue, rows),
+    insert: (queue, rows) => insertTasks(executeSql, queue, rows, waker.wake),
     maxRows: config.api.groupCommit.maxRows,
     windowMs: config.api.groupCommit.windowMs,
     concurrency: config.api.groupCommit.concurrency,
@@ -90,7 +93,7 @@ export function createApi(deps: ApiDeps): Api {
     '/v1/*',
     rateLimit(config, () => metrics.shed.inc({ reason: 'rate_limit' })),
   );
-  app.route('/', enqueueRoutes({ config, executeSql, committer, metrics, shedder, isDraining: deps.isDraining }));
+  app.route('/', enqueueRoutes({ config, executeSql, committer, metrics, shedder, wake: waker.wake, isDraining: deps.isDraining }));
   app.route('/', taskReadRoutes({ config, executeSql }));
   app.route('/', taskOpsRoutes({ config, boss, executeSql, logger }));
   app.route('/', queueRoutes({ config, executeSql, stats, logger }));
@@ -113,6 +116,7 @@ export function createApi(deps: ApiDeps): Api {
     queueStats,
     close: async () => {
       await closer.close();
+      await waker.idle();
       await queueStats.stop();
     },
   };

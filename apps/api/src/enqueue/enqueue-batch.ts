@@ -60,10 +60,10 @@ function parseItems(input: EnqueueBatchInput, def: TaskDefinition, maxTasks: num
 
 /** Insert the valid items (one statement) and record each one's outcome in `results`. */
 async function insertItems(input: EnqueueBatchInput, deps: EnqueueDeps, built: Built[], results: BatchItemResult[]): Promise<void> {
-  const { executeSql } = deps;
+  const { executeSql, wake } = deps;
   const { queue, baseUrl: base } = input;
   const outcomes = await insertDeduped(
-    (q, rows) => insertTasks(executeSql, q, rows),
+    (q, rows) => insertTasks(executeSql, q, rows, wake),
     queue,
     built.map((b) => b.task.row),
   );

@@ -4,7 +4,7 @@
  * for a different request. Plain inputs and a result object (no HTTP framework here); failures throw
  * the `problems.*` errors the error handler turns into problem+json.
  */
-import { type Config, type EnqueueReceipt, type ExecutePrepared, getTask, type TaskRow, type TaskView } from '@taskfleet/core';
+import { type Config, type EnqueueReceipt, type ExecutePrepared, getTask, type TaskRow, type TaskView, type Wake } from '@taskfleet/core';
 import type { ApiMetrics } from '../metrics.ts';
 import { requireTaskType } from '../known-queues.ts';
 import { problems } from '../problem.ts';
@@ -18,6 +18,8 @@ export interface EnqueueDeps {
   executeSql: ExecutePrepared;
   committer: GroupCommitter;
   metrics: ApiMetrics;
+  /** Wakes a queue's workers after its new tasks commit (store/wake.ts); absent: the insert notifies. */
+  wake?: Wake;
 }
 
 /** What an enqueue request brings besides its body. */

@@ -3,12 +3,14 @@
  * `insert()` for the options taskfleet uses (a test compares the rows both produce), but as a
  * named prepared statement over typed arrays (`unnest`) instead of an unnamed statement over a
  * JSON recordset. PostgreSQL then plans it once per connection instead of once per group commit,
- * which is most of a small statement's cost. Like pg-boss, it sends one NOTIFY per statement
- * when the queue has `notify` on and a row is runnable now, and skips ids that exist.
+ * which is most of a small statement's cost. Like pg-boss, it skips ids that exist and wakes the
+ * queue's listeners when it has `notify` on and a row is runnable now — but with a NOTIFY after the
+ * insert has committed, not inside it (wake.ts says why).
  */
 import type { JobInsert } from 'pg-boss';
 import type { ExecutePrepared } from './executor.ts';
 import { NOTIFY_CHANNEL, PGBOSS_SCHEMA } from './names.ts';
+import type { Wake } from './wake.ts';
 
 const S = PGBOSS_SCHEMA;
 const TEXT = `
@@ -26,14 +28,20 @@ WITH ins AS (
   CROSS JOIN LATERAL (SELECT COALESCE(u.run_at, ${S}.job_now() + COALESCE(u.delay_seconds, 0) * interval '1s') AS start_after) s
   ON CONFLICT DO NOTHING
   RETURNING id, start_after
-), notified AS (
-  SELECT pg_notify('${NOTIFY_CHANNEL}', $1)
-  FROM ins WHERE start_after <= ${S}.job_now() AND (SELECT notify FROM ${S}.queue WHERE name = $1) LIMIT 1
 )
-SELECT id FROM ins WHERE (SELECT count(*) FROM notified) >= 0`;
+SELECT id, start_after <= ${S}.job_now() AND (SELECT notify FROM ${S}.queue WHERE name = $1) AS wake FROM ins`;
 
-/** Insert rows into `queue`; returns the ids that were inserted (existing ids are skipped). */
-export async function insertTasks(executeSql: ExecutePrepared, queue: string, rows: (JobInsert & { id: string })[]): Promise<string[]> {
+/**
+ * Insert rows into `queue`; returns the ids that were inserted (existing ids are skipped). When one
+ * of them can run now, `wake(queue)` is called once the insert has committed; without a `wake`, a
+ * NOTIFY is sent (and awaited) here.
+ */
+export async function insertTasks(
+  executeSql: ExecutePrepared,
+  queue: string,
+  rows: (JobInsert & { id: string })[],
+  wake?: Wake,
+): Promise<string[]> {
   const n = rows.length;
   const ids = new Array<string>(n);
   const data = new Array<string>(n);
@@ -55,9 +63,20 @@ export async function insertTasks(executeSql: ExecutePrepared, queue: string, ro
     group[i] = r.group?.id ?? null;
   }
   const { rows: inserted } = await executeSql({
-    name: 'taskfleet_insert_tasks_v3',
+    name: 'taskfleet_insert_tasks_v4',
     text: TEXT,
     values: [queue, ids, data, priority, runAt, delay, expire, retryLimit, group],
   });
-  return inserted.map((r: { id: string }) => r.id);
+  const out = new Array<string>(inserted.length);
+  let runnable = false;
+  for (let i = 0; i < inserted.length; i++) {
+    const r = inserted[i] as { id: string; wake: boolean };
+    out[i] = r.id;
+    if (r.wake) runnable = true;
+  }
+  if (runnable) {
+    if (wake) wake(queue);
+    else await executeSql('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, queue]);
+  }
+  return out;
 }

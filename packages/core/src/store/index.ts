@@ -6,7 +6,8 @@
  *
  * - executor.ts — how statements run (pg-boss's pool, a client), `ping`
  * - names.ts — pg-boss's schema and NOTIFY channel
- * - enqueue.ts — the ingest insert (and its NOTIFY)
+ * - enqueue.ts — the ingest insert
+ * - wake.ts — the NOTIFY that wakes a queue's workers after an insert commits (one in flight per queue)
  * - claim.ts — claim, complete-and-claim (the worker's hot path)
  * - failures.ts — the statements around a failed attempt
  * - tasks.ts — task reads, listing, task operations
@@ -21,6 +22,7 @@
 export * from './claim.ts';
 export * from './enqueue.ts';
 export * from './executor.ts';
+export * from './wake.ts';
 export * from './failures.ts';
 export * from './http-hosts.ts';
 export * from './keys.ts';

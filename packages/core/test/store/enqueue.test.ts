@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { executorOf } from '@taskfleet/core';
 import { useTestBoss } from '../../../../test-support/boss.ts';
 import { useTestDatabase } from '../../../../test-support/database.ts';
-import { insertTasks } from '@taskfleet/core';
+import { insertTasks, NOTIFY_CHANNEL, QueueWaker } from '@taskfleet/core';
+import pg from 'pg';
 import { randomUUID as uuidv7 } from 'node:crypto';
 
 const db = useTestDatabase();
@@ -43,5 +44,56 @@ describe('insertTasks', () => {
         { id: other, data: {} },
       ]),
     ).toEqual([other]);
+  });
+});
+
+describe('waking the workers after an insert', () => {
+  /** NOTIFY payloads on pg-boss's channel while `fn` runs (a LISTEN on its own connection). */
+  async function notifications(fn: () => Promise<void>): Promise<string[]> {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const got: string[] = [];
+    client.on('notification', (n) => {
+      if (n.channel === NOTIFY_CHANNEL) got.push(n.payload ?? '');
+    });
+    try {
+      await client.query(`LISTEN "${NOTIFY_CHANNEL}"`);
+      await fn();
+      await client.query('SELECT 1'); // notifications sent before this round trip have arrived
+      return got;
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('notifies after the commit when a task can run now, and not for scheduled tasks', async () => {
+    const exec = executorOf(boss());
+    const waker = new QueueWaker(exec);
+    const woken: string[] = [];
+    const wake = (queue: string) => {
+      woken.push(queue);
+      waker.wake(queue);
+    };
+    const got = await notifications(async () => {
+      await insertTasks(exec, 'noop', [{ id: uuidv7(), data: {}, startAfter: 3600 }], wake);
+      expect(woken).toEqual([]);
+      await insertTasks(exec, 'noop', [{ id: uuidv7(), data: {} }], wake);
+      expect(woken).toEqual(['noop']);
+      await waker.idle();
+    });
+    expect(got).toEqual(['noop']);
+    // Without a waker the insert notifies by itself.
+    expect(await notifications(async () => void (await insertTasks(exec, 'noop', [{ id: uuidv7(), data: {} }])))).toEqual(['noop']);
+  });
+
+  it('keeps one NOTIFY per queue in flight and sends one more for what came meanwhile', async () => {
+    const waker = new QueueWaker(executorOf(boss()));
+    const got = await notifications(async () => {
+      for (let i = 0; i < 50; i++) waker.wake('noop');
+      waker.wake('http.request');
+      await waker.idle();
+    });
+    expect(waker.sent).toBe(3); // noop, noop again (for the 49 behind the first), http.request
+    expect(got.sort()).toEqual(['http.request', 'noop', 'noop']);
   });
 });
