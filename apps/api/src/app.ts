@@ -19,6 +19,7 @@ import {
   type QueueStatsExporter,
 } from '@taskfleet/core';
 import { Hono } from 'hono';
+import { PatternRouter } from 'hono/router/pattern-router';
 import type { PgBoss } from 'pg-boss';
 import type { Registry } from 'prom-client';
 import { GroupCommitter } from './enqueue/group-commit.ts';
@@ -82,7 +83,9 @@ export function createApi(deps: ApiDeps): Api {
   queueStats.start();
   const stats = queueDepthCache(executeSql);
 
-  const app = new Hono<AppEnv>();
+  // PatternRouter: the routes' `:op{tasks:batch}`-style custom methods keep Hono's default (RegExpRouter)
+  // from compiling them, and its fallback, TrieRouter, allocated ~2.8 KB per request (ingest profile).
+  const app = new Hono<AppEnv>({ router: new PatternRouter() });
   app.use('*', requestContext(logger, metrics));
   app.route('/', healthRoutes({ pingDatabase: () => ping(executeSql), isDraining: deps.isDraining }));
   app.route('/', metricsRoute(deps.metrics));

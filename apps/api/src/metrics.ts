@@ -7,6 +7,8 @@ export interface ApiMetrics {
   duration: Histogram<'method' | 'route'>;
   inFlight: Gauge;
   enqueued: Counter<'queue' | 'outcome'>;
+  /** Count enqueued tasks; each (queue, outcome) child resolved once (prom-client hashes labels per call). */
+  countEnqueued(queue: string, outcome: 'accepted' | 'duplicate', n?: number): void;
   shed: Counter<'reason'>;
   groupCommitRows: Histogram;
   groupCommitSeconds: Histogram<'outcome'>;
@@ -14,7 +16,17 @@ export interface ApiMetrics {
 }
 
 export function createApiMetrics(registry: Registry, groupCommitWaiting: () => number): ApiMetrics {
+  const enqueuedChildren = new Map<string, { inc(n?: number): void }>();
   return {
+    countEnqueued(queue, outcome, n = 1) {
+      const key = `${queue}\n${outcome}`;
+      let child = enqueuedChildren.get(key);
+      if (!child) {
+        child = this.enqueued.labels({ queue, outcome });
+        enqueuedChildren.set(key, child);
+      }
+      child.inc(n);
+    },
     requests: new Counter({
       name: METRICS.httpRequests,
       help: 'HTTP requests by method, route template and status',

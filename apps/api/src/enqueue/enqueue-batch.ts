@@ -100,7 +100,7 @@ export async function enqueueBatch(input: EnqueueBatchInput, deps: EnqueueDeps):
     conflict: count('conflict'),
     invalid: count('invalid'),
   };
-  deps.metrics.enqueued.inc({ queue, outcome: 'accepted' }, summary.accepted);
-  if (summary.duplicate) deps.metrics.enqueued.inc({ queue, outcome: 'duplicate' }, summary.duplicate);
+  deps.metrics.countEnqueued(queue, 'accepted', summary.accepted);
+  if (summary.duplicate) deps.metrics.countEnqueued(queue, 'duplicate', summary.duplicate);
   return { status: summary.accepted > 0 ? 202 : 200, body: { ...summary, results } };
 }

@@ -91,13 +91,13 @@ export async function enqueueTask(input: EnqueueTaskInput, deps: EnqueueDeps): P
   for (let attempt = 0; attempt < 2; attempt++) {
     const inserted = await committer.submit(queue, task.row).catch((err: unknown) => commitError(metrics, err));
     if (inserted) {
-      metrics.enqueued.inc({ queue, outcome: 'accepted' });
+      metrics.countEnqueued(queue, 'accepted');
       const statusUrl = taskUrl(base, queue, task.id);
       return { status: 202, location: statusUrl, body: { id: task.id, queue, state: task.scheduled ? 'scheduled' : 'queued', statusUrl } };
     }
     const answer = duplicateAnswer(task, await getTask(executeSql, queue, task.id), base);
     if (answer.kind === 'same') {
-      metrics.enqueued.inc({ queue, outcome: 'duplicate' });
+      metrics.countEnqueued(queue, 'duplicate');
       return { status: 200, location: answer.view.statusUrl, body: answer.view };
     }
     if (answer.kind === 'conflict') {

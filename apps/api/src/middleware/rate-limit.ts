@@ -43,7 +43,7 @@ export class TokenBuckets {
 
 export function rateLimit(config: Config, onLimited: () => void) {
   const buckets = new TokenBuckets(config.api.rateLimit.burst);
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware<AppEnv>((c, next) => {
     const principal = principalOf(c);
     const rate = principal.rateLimitPerSecond ?? config.api.rateLimit.perSecond;
     if (rate > 0) {
