@@ -5,7 +5,7 @@
 set -e
 case "$1" in
   # --max-semi-space-size: see scripts/lib/node-flags.ts
-  api) exec node --max-semi-space-size=4 apps/api/src/main.ts ;;
+  api) exec node --max-semi-space-size=16 apps/api/src/main.ts ;;
   worker) exec node --max-semi-space-size=4 apps/worker/src/main.ts ;;
   migrate) exec node scripts/migrate.ts ;;
   apikey) shift; exec node scripts/apikey.ts "$@" ;;

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { applyMigrations, ConfigError, type Config, createLogger, loadConfig, redactUrl } from '@taskfleet/core';
 import { localDatabase } from './lib/database.ts';
-import { APP_NODE_FLAGS } from './lib/node-flags.ts';
+import { nodeFlagsFor } from './lib/node-flags.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 
@@ -86,7 +86,7 @@ function pipeLines(stream: NodeJS.ReadableStream | null, name: string, out: Node
 
 function launch(child: Supervised): void {
   const { spec } = child;
-  const proc = spawn(process.execPath, [...APP_NODE_FLAGS, spec.script], {
+  const proc = spawn(process.execPath, [...nodeFlagsFor(spec.script), spec.script], {
     cwd: ROOT,
     // Own process group: a terminal's Ctrl-C reaches the supervisor only, which then drains children
     // in order. The IPC channel makes a child drain and exit if the supervisor dies.

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from '../scripts/lib/embedded-postgres.ts';
-import { APP_NODE_FLAGS } from '../scripts/lib/node-flags.ts';
+import { nodeFlagsFor } from '../scripts/lib/node-flags.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -34,7 +34,7 @@ export function spawnScript(
   args: string[] = [],
   launch?: { command: string; cwd: string; args: string[] },
 ): ScriptProcess {
-  const proc = spawn(launch?.command ?? process.execPath, launch ? [script, ...launch.args] : [...APP_NODE_FLAGS, script, ...args], {
+  const proc = spawn(launch?.command ?? process.execPath, launch ? [script, ...launch.args] : [...nodeFlagsFor(script), script, ...args], {
     cwd: launch?.cwd ?? ROOT,
     env: launch ? env : { ...process.env, LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

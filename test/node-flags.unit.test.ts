@@ -1,18 +1,25 @@
 /** Every way of starting an app passes the same V8 flags (scripts/lib/node-flags.ts). */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { APP_NODE_FLAGS } from '../scripts/lib/node-flags.ts';
+import { API_NODE_FLAGS, nodeFlagsFor, WORKER_NODE_FLAGS } from '../scripts/lib/node-flags.ts';
 
 const read = (p: string) => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8');
 
 describe('app node flags', () => {
-  it('are used by the package scripts and the Docker entrypoint', () => {
+  it('are used by the package scripts, the CLI and the Docker entrypoint', () => {
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
-    for (const flag of APP_NODE_FLAGS) {
-      expect(pkg.scripts.api).toContain(flag);
-      expect(pkg.scripts.worker).toContain(flag);
-      expect(read('docker/entrypoint.sh')).toContain(`exec node ${flag} apps/api/src/main.ts`);
-      expect(read('docker/entrypoint.sh')).toContain(`exec node ${flag} apps/worker/src/main.ts`);
+    const cli = read('apps/cli/src/commands/start.ts');
+    for (const [role, flags] of [
+      ['api', API_NODE_FLAGS],
+      ['worker', WORKER_NODE_FLAGS],
+    ] as const) {
+      expect(nodeFlagsFor(`apps/${role}/src/main.ts`)).toEqual(flags);
+      for (const flag of flags) {
+        expect(pkg.scripts[role]).toBe(`node ${flag} apps/${role}/src/main.ts`);
+        expect(read('docker/entrypoint.sh')).toContain(`exec node ${flag} apps/${role}/src/main.ts`);
+        expect(cli).toContain(`'${flag}'`);
+      }
     }
+    expect(nodeFlagsFor('bench/servers/ceiling.ts')).toEqual([]);
   });
 });

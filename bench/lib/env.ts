@@ -6,7 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { applyMigrations, createLogger, loadConfig } from '@taskfleet/core';
 import { freePort, startEmbeddedPostgres } from '../../scripts/lib/embedded-postgres.ts';
-import { APP_NODE_FLAGS } from '../../scripts/lib/node-flags.ts';
+import { nodeFlagsFor } from '../../scripts/lib/node-flags.ts';
 import { withClient } from './jobs.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -145,7 +145,7 @@ export async function startProcess(
   nodeFlags: string[] = [],
 ): Promise<Proc> {
   const port = await freePort();
-  const flags = [...(script.startsWith('apps/') ? APP_NODE_FLAGS : []), ...nodeFlags];
+  const flags = [...nodeFlagsFor(script), ...nodeFlags];
   const child = spawn(process.execPath, [...flags, script], {
     cwd: ROOT,
     env: {

@@ -14,6 +14,7 @@ export const start = delegatedCommand({
       err(help);
       return EXIT.usage;
     }
-    return delegate(`apps/${role}/src/main.ts`, [], io.env, ['--max-semi-space-size=4']);
+    // The same V8 flags as every other launcher (scripts/lib/node-flags.ts; a test checks).
+    return delegate(`apps/${role}/src/main.ts`, [], io.env, [role === 'api' ? '--max-semi-space-size=16' : '--max-semi-space-size=4']);
   },
 });
