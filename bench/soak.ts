@@ -41,6 +41,22 @@ interface Window {
   depth: number;
   /** p99 ms by request kind. */
   p99ByKind: Record<string, number>;
+  /**
+   * What the database's active backends were doing, sampled every 250 ms from pg_stat_activity:
+   * average backends per sample by wait event (`CPU`: active, no wait event). Explains a slow window.
+   */
+  waits: Record<string, number>;
+  /** Checkpoints that started in the window. */
+  checkpoints: number;
+}
+
+/** Checkpoints since the statistics were reset (pg_stat_checkpointer from PostgreSQL 17, else pg_stat_bgwriter). */
+async function checkpointCount(c: { query: (t: string) => Promise<{ rows: { n: number }[] }> }): Promise<number> {
+  try {
+    return (await c.query('SELECT (num_timed + num_requested)::int AS n FROM pg_stat_checkpointer')).rows[0]?.n ?? 0;
+  } catch {
+    return (await c.query('SELECT (checkpoints_timed + checkpoints_req)::int AS n FROM pg_stat_bgwriter')).rows[0]?.n ?? 0;
+  }
 }
 
 async function heapUsed(url: string): Promise<number> {
@@ -128,9 +144,25 @@ try {
     while (inFlight > 0) await new Promise((r) => setTimeout(r, 10));
   })();
 
+  // Wait events of the database's active backends, sampled every 250 ms (reset each window).
+  let waitSamples = new Map<string, number>();
+  let samples = 0;
+  const sampler = withClient(db.url, async (c) => {
+    while (Date.now() < endAt) {
+      const { rows } = await c.query<{ w: string; n: number }>(
+        `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS w, count(*)::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() GROUP BY 1`,
+      );
+      samples++;
+      for (const r of rows) waitSamples.set(r.w, (waitSamples.get(r.w) ?? 0) + r.n);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  });
+
   const windows: Window[] = [];
   const started = Date.now();
   await withClient(db.url, async (c) => {
+    let checkpointsBefore = await checkpointCount(c);
     while (Date.now() < endAt) {
       await new Promise((r) => setTimeout(r, Math.min(windowSeconds * 1000, Math.max(0, endAt - Date.now()))));
       const window = summarize(latencies);
@@ -146,6 +178,12 @@ try {
       const { rows } = await c.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'noop' AND state IN ('created', 'retry', 'active')`,
       );
+      const waits = Object.fromEntries(
+        [...waitSamples].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, Math.round((n / Math.max(1, samples)) * 100) / 100]),
+      );
+      waitSamples = new Map();
+      samples = 0;
+      const checkpointsNow = await checkpointCount(c);
       const w: Window = {
         t: Math.round((Date.now() - started) / 1000),
         requests: window.n,
@@ -156,14 +194,18 @@ try {
         heapUsedMb,
         depth: rows[0]?.n ?? 0,
         p99ByKind,
+        waits,
+        checkpoints: checkpointsNow - checkpointsBefore,
       };
+      checkpointsBefore = checkpointsNow;
       windows.push(w);
       log(
-        `t=${w.t}s ${w.requests} req  p50 ${w.p50} ms  p99 ${w.p99} ms  depth ${w.depth}  RSS ${JSON.stringify(rssMb)}  heap ${JSON.stringify(heapUsedMb)}  p99 by kind ${JSON.stringify(p99ByKind)}`,
+        `t=${w.t}s ${w.requests} req  p50 ${w.p50} ms  p99 ${w.p99} ms  depth ${w.depth}  RSS ${JSON.stringify(rssMb)}  heap ${JSON.stringify(heapUsedMb)}  p99 by kind ${JSON.stringify(p99ByKind)}  waits ${JSON.stringify(waits)}${w.checkpoints ? `  checkpoints ${w.checkpoints}` : ''}`,
       );
     }
   });
   await load;
+  await sampler;
 
   // Drain and account for every acknowledged task.
   const drainDeadline = Date.now() + 120_000;
@@ -204,6 +246,17 @@ try {
     unfinishedAfterDrain: unfinished,
     failures: failures.slice(0, 20),
     failureCount: failures.length,
+    /** Issue 16's targets: every window's p99 ≤ 100 ms; RSS < 150 MB and flat (± 15 MB) after the first minute. */
+    targets: {
+      windowsOverP99Limit: windows.filter((w) => w.p99 > 100).length,
+      worstWindowP99: Math.max(...windows.map((w) => w.p99)),
+      rssRangeAfterFirstMinuteMb: Object.fromEntries(
+        Object.keys(procs).map((k) => {
+          const after = windows.filter((w) => w.t > 60).map((w) => w.rssMb[k] ?? 0);
+          return [k, after.length ? [Math.min(...after), Math.max(...after)] : null];
+        }),
+      ),
+    },
     drift,
     windows,
   };

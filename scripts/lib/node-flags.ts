@@ -10,15 +10,16 @@
  * PostgreSQL 15: RSS 156 / 191 MB, user CPU per request 57–68 µs instead of 72–100 µs
  * (32 MiB: 211 / 223 MB; 64 MiB: 268 / 290 MB).
  *
- * `--heap-growing-percent=50`: V8 lets the old generation grow to several times its live size
- * before a full collection, and the memory it took stays resident. A worker's live heap is ~30 MB,
- * yet in a soak its heap reached 98–117 MB between full collections and its RSS stepped from 130 to
- * 195–226 MB; with the old generation collected at 1.5× its live size, a 3-minute soak held both
- * workers at 134–138 MB and the API at 126–147 MB. For the API at 256 connections: 163–167 MB
- * instead of 186–213 MB, for ~8 % more CPU per request.
+ * `--heap-growing-percent=50` (API only): V8 lets the old generation grow to several times its live
+ * size before a full collection, and the memory it took stays resident. With the old generation
+ * collected at 1.5× its live size the API held 163–167 MB at 256 connections instead of 186–213 MB,
+ * for ~8 % more CPU per request. The worker does not take it: it held a soak's workers flat at
+ * 134–138 MB (instead of stepping from 130 to 195–226 MB), but the drain fell from ~18,000 to
+ * 11,500–13,300 jobs/s on the stock PostgreSQL 15 (graphile-worker in the same run: 19,400–20,200)
+ * — BENCHMARKS.md, "Worker RSS".
  */
 export const API_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=50'];
-export const WORKER_NODE_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=50'];
+export const WORKER_NODE_FLAGS = ['--max-semi-space-size=4'];
 
 /** The flags for an app's entry script (`apps/api/...`, `apps/worker/...`); none for anything else. */
 export function nodeFlagsFor(script: string): string[] {

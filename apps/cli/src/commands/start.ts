@@ -15,9 +15,7 @@ export const start = delegatedCommand({
       return EXIT.usage;
     }
     // The same V8 flags as every other launcher (scripts/lib/node-flags.ts; a test checks).
-    return delegate(`apps/${role}/src/main.ts`, [], io.env, [
-      role === 'api' ? '--max-semi-space-size=16' : '--max-semi-space-size=4',
-      '--heap-growing-percent=50',
-    ]);
+    const flags = role === 'api' ? ['--max-semi-space-size=16', '--heap-growing-percent=50'] : ['--max-semi-space-size=4'];
+    return delegate(`apps/${role}/src/main.ts`, [], io.env, flags);
   },
 });
