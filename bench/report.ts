@@ -76,9 +76,9 @@ lines.push(
   '',
 );
 
-if (ingest) {
+function ingestSection(ingest: any, heading: string): void {
   lines.push(
-    `## ingest (${ingest.date.slice(0, 10)})`,
+    heading,
     '',
     "Single-task POSTs with autocannon (in the bench process) against each server in turn, each its own process, the same 70-byte body: the no-database ceiling (Hono parses JSON, answers 202), Hono + BullMQ `queue.add` on Redis (when one answers on 127.0.0.1:6379), the naive ingest (`boss.send` per request) and the taskfleet API (API keys on, rate limit off, production, group commit). CPU µs/request: each process's user + system CPU over the run (from /proc) divided by the requests — the server under test, every PostgreSQL process, and the load generator.",
     '',
@@ -91,7 +91,9 @@ if (ingest) {
     for (const r of ingest.single[name] ?? []) {
       const naive = ingest.single.naive.find((x: any) => x.connections === r.connections)?.rps;
       const ceiling = ingest.single.ceiling.find((x: any) => x.connections === r.connections)?.rps;
-      const cpu = r.cpuUs ? `${r.cpuUs.server} · ${r.cpuUs.postgres} · ${r.cpuUs.loadGenerator}` : '–';
+      const cpu = r.cpuUs
+        ? `${r.cpuUs.server} · ${r.cpuUs.postgres == null || r.cpuUs.postgres < 0 ? '–' : r.cpuUs.postgres} · ${r.cpuUs.loadGenerator}`
+        : '–';
       lines.push(
         `| ${name} | ${r.connections} | ${n(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} | ${f(r.rps / naive)}× | ${f((100 * r.rps) / ceiling, 0)} % | ${cpu} |`,
       );
@@ -122,8 +124,19 @@ if (ingest) {
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   lines.push(`RSS after load (MB): ${rss} (API target < 150: ${ok(ingest.rssMb.taskfleet < 150)}).`, '');
+}
+
+if (ingest) {
+  ingestSection(ingest, `## ingest (${ingest.date.slice(0, 10)}), embedded PostgreSQL ${ingest.machine?.postgres ?? ''}`);
   lines.push('![ingest](bench/results/ingest.svg)', '');
 }
+const stockIngest = existsSync(path.join(results, 'stock', 'ingest.json'))
+  ? JSON.parse(readFileSync(path.join(results, 'stock', 'ingest.json'), 'utf8'))
+  : undefined;
+if (stockIngest)
+  ingestSection(stockIngest, `### ingest on the stock server (PostgreSQL ${stockIngest.machine?.postgres ?? '?'}), same run`);
+const ingestMethod = path.join(ROOT, 'bench', 'method-ingest.md');
+if (existsSync(ingestMethod)) lines.push(readFileSync(ingestMethod, 'utf8').trim(), '');
 if (batch) {
   const ratio = f(batch.tasksPerSecond / batch.rawInsertTasksPerSecond);
   lines.push(

@@ -126,13 +126,22 @@ function priorityRows(r: any, add: Add): void {
 }
 
 function e2eRows(r: any, add: Add): void {
-  add('enqueue→complete p99 ms', r.endToEndMs.p99, '', '', '', null);
+  add('enqueue→complete p99 ms', r.endToEndMs.p99, `${r.options?.rate ?? '?'} req/s offered`, '', '≤ 50', r.endToEndMs.p99 <= 50);
 }
 
 function backlogRows(r: any, add: Add): void {
   add('ingest req/s', r.full.ingest.rps, `small queue ${r.empty.ingest.rps}`, r.ratio.ingest.toFixed(2), '≥ 0.80', r.ratio.ingest >= 0.8);
   add('drain jobs/s', r.full.drain, `small queue ${r.empty.drain}`, fx(r.ratio.drain), '≥ 0.80', r.ratio.drain >= 0.8);
   add('scrape max ms', r.full.metrics.scrapeMs.max, '', '', '< 100', r.full.metrics.scrapeMs.max < 100);
+  const q = r.full.metrics.queryMs;
+  add(
+    'queue snapshot p50 ms',
+    q.p50,
+    `max ${fx(q.max, 1)} of ${q.n}; small queue p50 ${fx(r.empty.metrics.queryMs.p50, 1)}`,
+    '',
+    '≤ 50',
+    q.p50 <= 50,
+  );
 }
 
 function groupsRows(r: any, add: Add): void {

@@ -34,8 +34,11 @@ export interface IngestOptions {
 export interface CpuPerRequest {
   /** The server under test. */
   server: number;
-  /** Every PostgreSQL process on the machine. */
-  postgres: number;
+  /**
+   * Every PostgreSQL process on the machine; null when one exited during the run (its CPU leaves
+   * the sum, e.g. the previous server's connections closing), which would understate it.
+   */
+  postgres: number | null;
   /** This process: autocannon. */
   loadGenerator: number;
 }
@@ -104,7 +107,7 @@ async function measuredLoad(proc: Proc, target: Target, connections: number, sec
     ...r,
     cpuUs: {
       server: perRequest(after.server - before.server),
-      postgres: perRequest(after.postgres - before.postgres),
+      postgres: after.postgres >= before.postgres ? perRequest(after.postgres - before.postgres) : null,
       loadGenerator: perRequest(after.self - before.self),
     },
   };
