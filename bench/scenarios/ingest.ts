@@ -5,16 +5,17 @@
  * the CPU each process spent per request; then a CPU profile of the taskfleet API under the same
  * load. The batch part measures the batch endpoint against raw `boss.insert`.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PgBoss } from 'pg-boss';
 import { createApiKey } from '@taskfleet/core';
 import { type ProfileSummary, summariseProfileDir } from '../lib/cpu-profile.ts';
-import { type BenchDatabase, benchDatabase, machineFacts, postgresCpuSeconds, type Proc, startProcess, writeResult } from '../lib/env.ts';
+import { type BenchDatabase, benchDatabase, machineFacts, type Proc, startProcess, writeResult } from '../lib/env.ts';
 import { withClient } from '../lib/jobs.ts';
 import { type LoadResult, load } from '../lib/load.ts';
+import { loadWithCpu, type MeasuredLoad as Run } from '../lib/load-cpu.ts';
 import { redisAnswers } from '../peers/bullmq.ts';
+import { measureBatchEndpoint, measureRawInsert } from './ingest-batch.ts';
 import { writeChart } from '../lib/report.ts';
 import { barChart } from '../lib/svg.ts';
 
@@ -30,26 +31,11 @@ export interface IngestOptions {
   profileSeconds: number;
 }
 
-/** CPU microseconds per request during one measured run, by process. */
-export interface CpuPerRequest {
-  /** The server under test. */
-  server: number;
-  /**
-   * Every PostgreSQL process on the machine; null when one exited during the run (its CPU leaves
-   * the sum, e.g. the previous server's connections closing), which would understate it.
-   */
-  postgres: number | null;
-  /** This process: autocannon. */
-  loadGenerator: number;
-}
-
-type Run = LoadResult & { cpuUs: CpuPerRequest };
-
 const BODY = JSON.stringify({ payload: { echo: { order: 12345, customer: 'c-42', items: [1, 2, 3] } } });
 
-type Log = (line: string) => void;
+export type Log = (line: string) => void;
 
-interface Target {
+export interface Target {
   name: string;
   script: string;
   env: Record<string, string>;
@@ -84,54 +70,37 @@ async function singleTargets(url: string, key: string, log: Log): Promise<Target
   ];
 }
 
-/** CPU seconds (user + system) a process has used, from /proc. */
-async function processCpuSeconds(pid: number | undefined): Promise<number> {
-  if (!pid) return 0;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100 || 0;
-}
-
-async function cpuNow(proc: Proc) {
-  const own = process.cpuUsage();
-  return { server: await processCpuSeconds(proc.child.pid), postgres: await postgresCpuSeconds(), self: (own.user + own.system) / 1e6 };
-}
-
-/** One measured load, with the CPU each process spent on it per request. */
-async function measuredLoad(proc: Proc, target: Target, connections: number, seconds: number): Promise<Run> {
-  const before = await cpuNow(proc);
-  const r = await load({ url: proc.url, path: '/v1/queues/noop/tasks', body: BODY, connections, seconds, headers: target.headers });
-  const after = await cpuNow(proc);
-  const perRequest = (s: number) => Math.round((s * 1e6) / Math.max(1, r.requests));
-  return {
-    ...r,
-    cpuUs: {
-      server: perRequest(after.server - before.server),
-      postgres: after.postgres >= before.postgres ? perRequest(after.postgres - before.postgres) : null,
-      loadGenerator: perRequest(after.self - before.self),
-    },
-  };
-}
-
 const emptyQueue = (url: string) => withClient(url, (c) => c.query('TRUNCATE pgboss.job_common'));
+
+/** 64 connections for the warm-up's seconds (JIT, pools, caches), not measured. */
+function warmUp(proc: Proc, target: Target, opts: IngestOptions): Promise<LoadResult> {
+  return load({
+    url: proc.url,
+    path: '/v1/queues/noop/tasks',
+    body: BODY,
+    connections: 64,
+    seconds: opts.warmupSeconds,
+    headers: target.headers,
+  });
+}
 
 /** One server: a warm-up at 64 connections, then each connection count in turn; its RSS at the end. */
 async function measureTarget(target: Target, opts: IngestOptions, log: Log): Promise<{ runs: Run[]; rssMb: number }> {
   const proc = await startProcess(target.script, target.env);
   try {
     log(`${target.name}: warm-up ${opts.warmupSeconds}s`);
-    await load({
-      url: proc.url,
-      path: '/v1/queues/noop/tasks',
-      body: BODY,
-      connections: 64,
-      seconds: opts.warmupSeconds,
-      headers: target.headers,
-    });
+    await warmUp(proc, target, opts);
     const runs: Run[] = [];
     for (const connections of opts.connections) {
       log(`${target.name}: ${connections} connections for ${opts.seconds}s`);
-      const r = await measuredLoad(proc, target, connections, opts.seconds);
+      const r = await loadWithCpu(proc, {
+        url: proc.url,
+        path: '/v1/queues/noop/tasks',
+        body: BODY,
+        connections,
+        seconds: opts.seconds,
+        headers: target.headers,
+      });
       runs.push(r);
       log(
         `  → ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}; CPU µs/request: server ${r.cpuUs.server}, postgres ${r.cpuUs.postgres}, autocannon ${r.cpuUs.loadGenerator}`,
@@ -152,14 +121,7 @@ async function profileTarget(target: Target, opts: IngestOptions, log: Log): Pro
   try {
     const proc = await startProcess(target.script, target.env, '/readyz', ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
     try {
-      await load({
-        url: proc.url,
-        path: '/v1/queues/noop/tasks',
-        body: BODY,
-        connections: 64,
-        seconds: opts.warmupSeconds,
-        headers: target.headers,
-      });
+      await warmUp(proc, target, opts);
       log(`${target.name}: profiled run, 64 connections for ${opts.profileSeconds}s`);
       const r = await load({
         url: proc.url,
@@ -177,57 +139,6 @@ async function profileTarget(target: Target, opts: IngestOptions, log: Log): Pro
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** The taskfleet batch endpoint, 8 connections, after a 2 s warm-up. */
-async function measureBatchEndpoint(target: Target, tasks: { payload: unknown }[], opts: IngestOptions, log: Log): Promise<LoadResult> {
-  const api = await startProcess('apps/api/src/main.ts', target.env);
-  try {
-    log(`batch endpoint: ${opts.batchSize} tasks/request, 8 connections for ${opts.batchSeconds}s`);
-    await load({
-      url: api.url,
-      path: '/v1/queues/noop/tasks:batch',
-      body: JSON.stringify({ tasks }),
-      connections: 8,
-      seconds: 2,
-      headers: target.headers,
-    });
-    const batch = await load({
-      url: api.url,
-      path: '/v1/queues/noop/tasks:batch',
-      body: JSON.stringify({ tasks }),
-      connections: 8,
-      seconds: opts.batchSeconds,
-      headers: target.headers,
-    });
-    log(`  → ${batch.rps * opts.batchSize} tasks/s (p99 ${batch.p99} ms per request)`);
-    return batch;
-  } finally {
-    await api.stop();
-  }
-}
-
-/** The baseline: `boss.insert` of the same rows, 8 concurrent inserters; tasks per second. */
-async function measureRawInsert(url: string, tasks: { payload: unknown }[], opts: IngestOptions, log: Log): Promise<number> {
-  log(`raw boss.insert: ${opts.batchSize} rows/statement, 8 concurrent for ${opts.batchSeconds}s`);
-  const boss = new PgBoss({ connectionString: url, max: 10, supervise: false, schedule: false, migrate: false });
-  boss.on('error', () => {});
-  await boss.start();
-  let inserted = 0;
-  const until = Date.now() + opts.batchSeconds * 1000;
-  const rows = tasks.map((t) => ({ data: { payload: t.payload, meta: { submitter: null } } }));
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (Date.now() < until) {
-        await boss.insert('noop', rows);
-        inserted += rows.length;
-      }
-    }),
-  );
-  await boss.stop({ graceful: false });
-  const rawInsert = Math.round(inserted / opts.batchSeconds);
-  log(`  → ${rawInsert} tasks/s`);
-  return rawInsert;
 }
 
 function ingestSummary(

@@ -23,16 +23,11 @@ export interface QueueStatsRow {
   estimated?: boolean;
 }
 
-interface SnapshotRow {
-  queue: string;
-  priority: number;
-  ready: number;
-  scheduled: number;
-  retrying: number;
-  active: number;
+/** A row of taskfleet.queue_snapshot (snake-case age, the flag always present). */
+type SnapshotRow = Omit<QueueStatsRow, 'oldestReadyAgeSeconds' | 'estimated'> & {
   oldest_ready_age_seconds: number | null;
   estimated: boolean;
-}
+};
 
 export async function computeQueueStats(executeSql: ExecuteSql, cap = QUEUE_STATS_EXACT_CAP): Promise<QueueStatsRow[]> {
   const { rows } = await executeSql('SELECT * FROM taskfleet.queue_snapshot($1)', [cap]);
