@@ -191,27 +191,36 @@ export async function startProcess(
   };
 }
 
+/** A process's name and the CPU seconds (user + system) it has used, from /proc/<pid>/stat; undefined once it is gone. */
+async function procStat(pid: number | string): Promise<{ name: string; cpuSeconds: number } | undefined> {
+  const { readFile } = await import('node:fs/promises');
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return undefined;
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  // utime, stime: fields 14 and 15 of stat, in USER_HZ (100 per second)
+  return { name: stat.slice(stat.indexOf('(') + 1, close), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100 };
+}
+
+/** CPU seconds a process has used (0 once it is gone). */
+export async function processCpuSeconds(pid: number | undefined): Promise<number> {
+  return pid ? ((await procStat(pid))?.cpuSeconds ?? 0) : 0;
+}
+
 /**
  * CPU seconds (user + system) used so far by every PostgreSQL process on the machine, from /proc.
  * The difference across a measurement is the database's cost of it (other idle clusters add noise
  * in the millisecond range).
  */
 export async function postgresCpuSeconds(): Promise<number> {
-  const { readdir, readFile } = await import('node:fs/promises');
-  let ticks = 0;
+  const { readdir } = await import('node:fs/promises');
+  let seconds = 0;
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
-      const fields = stat.slice(close + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
-    } catch {
-      // the process exited while we looked
-    }
+    const stat = await procStat(pid);
+    if (stat?.name === 'postgres') seconds += stat.cpuSeconds;
   }
-  return ticks / 100; // USER_HZ
+  return seconds;
 }
 
 export function machineFacts() {

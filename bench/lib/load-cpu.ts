@@ -2,9 +2,8 @@
  * A load run with its CPU cost per request, by process: the server under test (/proc), every
  * PostgreSQL process on the machine, and this process (autocannon runs in it).
  */
-import { postgresCpuSeconds, type Proc } from './env.ts';
+import { postgresCpuSeconds, type Proc, processCpuSeconds } from './env.ts';
 import { type LoadResult, load } from './load.ts';
-import { readFile } from 'node:fs/promises';
 
 /** CPU microseconds per request during one measured run, by process. */
 export interface CpuPerRequest {
@@ -21,14 +20,6 @@ export interface CpuPerRequest {
 
 /** A load run with the CPU each process spent on it. */
 export type MeasuredLoad = LoadResult & { cpuUs: CpuPerRequest };
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-async function processCpuSeconds(pid: number | undefined): Promise<number> {
-  if (!pid) return 0;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100 || 0;
-}
 
 async function cpuNow(proc: Proc) {
   const own = process.cpuUsage();

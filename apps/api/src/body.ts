@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
-import { requestHeader } from './headers.ts';
+import { nodeRequest, requestHeader } from './headers.ts';
 import { type FieldError, problems } from './problem.ts';
 
 /** Deepest nesting accepted in a body. */
@@ -61,7 +61,7 @@ function readIncoming(incoming: IncomingMessage, limit: number): Promise<Uint8Ar
 async function readLimited(c: Context, limit: number): Promise<Uint8Array> {
   const declared = requestHeader(c, 'content-length');
   if (declared !== undefined && Number(declared) > limit) throw problems.tooLarge(limit);
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const incoming = nodeRequest(c);
   if (incoming && !incoming.readableDidRead && incoming.readable) return readIncoming(incoming, limit);
   const body = c.req.raw.body;
   if (!body) return new Uint8Array();

@@ -17,9 +17,14 @@ interface NodeBindings {
   outgoing?: ServerResponse;
 }
 
-/** A request header (`name` lower-case); the first value if it was sent more than once. */
+/** Node's request under @hono/node-server; undefined under `app.request()`. */
+export function nodeRequest(c: Context): IncomingMessage | undefined {
+  return (c.env as NodeBindings | undefined)?.incoming;
+}
+
+/** A request header (`name` lower-case); values sent more than once are joined with ", ". */
 export function requestHeader(c: Context, name: string): string | undefined {
-  const incoming = (c.env as NodeBindings | undefined)?.incoming;
+  const incoming = nodeRequest(c);
   if (!incoming) return c.req.header(name);
   const value = incoming.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;

@@ -18,8 +18,8 @@ export interface EnqueueDeps {
   executeSql: ExecutePrepared;
   committer: GroupCommitter;
   metrics: ApiMetrics;
-  /** Wakes a queue's workers after its new tasks commit (store/wake.ts); absent: the insert notifies. */
-  wake?: Wake;
+  /** Wakes a queue's workers after its new tasks commit (store/wake.ts). */
+  wake: Wake;
 }
 
 /** What an enqueue request brings besides its body. */

@@ -12,35 +12,7 @@ import type { ApiMetrics } from '../metrics.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/**
- * The request counter and duration histogram, with each label set's child resolved once: prom-client
- * otherwise hashes the label object on every call.
- */
-function httpObserver(metrics: ApiMetrics) {
-  const counters = new Map<string, { inc(): void }>();
-  const timers = new Map<string, { observe(v: number): void }>();
-  return {
-    observe(method: string, route: string, status: number, seconds: number) {
-      const key = `${method} ${route}`;
-      let timer = timers.get(key);
-      if (!timer) {
-        timer = metrics.duration.labels({ method, route });
-        timers.set(key, timer);
-      }
-      timer.observe(seconds);
-      const statusKey = `${key} ${status}`;
-      let counter = counters.get(statusKey);
-      if (!counter) {
-        counter = metrics.requests.labels({ method, route, status: String(status) });
-        counters.set(statusKey, counter);
-      }
-      counter.inc();
-    },
-  };
-}
-
 export function requestContext(logger: Logger, metrics: ApiMetrics) {
-  const httpMetrics = httpObserver(metrics);
   return createMiddleware<AppEnv>(async (c, next) => {
     const started = performance.now();
     const given = requestHeader(c, 'x-request-id');
@@ -66,7 +38,7 @@ export function requestContext(logger: Logger, metrics: ApiMetrics) {
       const seconds = (performance.now() - started) / 1000;
       const status = c.res.status;
       const method = c.req.method;
-      httpMetrics.observe(method, route, status, seconds);
+      metrics.observeRequest(method, route, status, seconds);
       const line = { method, route, status, ms: Math.round(seconds * 10000) / 10 };
       if (status >= 500) log().warn(line, 'request');
       else if (route.startsWith('/v1/')) {

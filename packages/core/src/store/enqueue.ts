@@ -4,14 +4,14 @@
  * named prepared statement: PostgreSQL plans it once per connection instead of once per group
  * commit, which is most of a small statement's cost. The rows travel as one JSON document
  * (`json_to_recordset`, as pg-boss does): one JSON.stringify, where typed array parameters cost pg
- * two regex replaces per value to escape (~6 % of an enqueue's garbage, ingest profile). Like pg-boss, it skips ids that exist and wakes the
- * queue's listeners when it has `notify` on and a row is runnable now — but with a NOTIFY after the
- * insert has committed, not inside it (wake.ts says why).
+ * two regex replaces per value to escape (~6 % of an enqueue's garbage, ingest profile). Like
+ * pg-boss, it skips ids that exist and wakes the queue's listeners when it has `notify` on and a row
+ * is runnable now — but with a NOTIFY after the insert has committed, not inside it (wake.ts says why).
  */
 import type { JobInsert } from 'pg-boss';
 import type { ExecutePrepared } from './executor.ts';
-import { NOTIFY_CHANNEL, PGBOSS_SCHEMA } from './names.ts';
-import type { Wake } from './wake.ts';
+import { PGBOSS_SCHEMA } from './names.ts';
+import { notifyQueue, type Wake } from './wake.ts';
 
 const S = PGBOSS_SCHEMA;
 const TEXT = `
@@ -84,7 +84,7 @@ export async function insertTasks(
   }
   if (runnable) {
     if (wake) wake(queue);
-    else await executeSql('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, queue]);
+    else await notifyQueue(executeSql, queue);
   }
   return out;
 }
