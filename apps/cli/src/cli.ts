@@ -18,7 +18,11 @@ export { table } from './output.ts';
 
 export async function runCli(argv: string[], io: Io): Promise<number> {
   const ctx: Context = { io, out: (s) => io.stdout.write(`${s}\n`), err: (s) => io.stderr.write(`${s}\n`) };
-  const [name = '', ...rest] = argv;
+  const [first = '', ...after] = argv;
+  // `taskfleet --help`, `taskfleet -h` and `taskfleet help [command]` all print help and exit 0.
+  const topHelp = first === '--help' || first === '-h';
+  const name = topHelp ? 'help' : first;
+  const rest = topHelp ? after.filter((a) => a !== '--help' && a !== '-h') : after;
   const command = commandNamed(name);
 
   // Delegated commands take their own options.

@@ -4,6 +4,8 @@
  * `apikey` runs the real script against the test database.
  */
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startServer } from '@taskfleet/core';
@@ -60,6 +62,12 @@ describe('taskfleet CLI', () => {
       expect(r.stdout, command).toMatch(new RegExp(`usage: taskfleet ${command}`));
     }
     expect((await cli([])).stdout).toMatch(/Exit codes: 0 ok/);
+    for (const args of [['--help'], ['-h'], ['help'], ['help', 'get'], ['--help', 'get']]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(EXIT.ok);
+      expect(r.stdout, args.join(' ')).toMatch(args.includes('get') ? /usage: taskfleet get/ : /Exit codes: 0 ok/);
+      expect(r.stderr, args.join(' ')).toBe('');
+    }
     expect((await cli(['frobnicate'])).code).toBe(EXIT.usage);
     expect((await cli(['enqueue'])).code).toBe(EXIT.usage);
     expect((await cli(['enqueue', 'noop', '{not json'])).code).toBe(EXIT.usage);
@@ -167,6 +175,14 @@ describe('taskfleet CLI', () => {
     expect(refused.stderr).toMatch(/payload\.sleepMs/);
     expect((await cli(['queues'], { TASKFLEET_API_KEY: 'tf_nope' })).code).toBe(EXIT.unauthorized);
     expect((await cli(['queues'], { TASKFLEET_URL: 'http://127.0.0.1:1' })).code).toBe(EXIT.unavailable);
+    // A port nothing listens on: the message names the URL and the cause, not "fetch failed".
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const down = await cli(['queues'], { TASKFLEET_URL: `http://127.0.0.1:${port}` });
+    expect(down.code).toBe(EXIT.unavailable);
+    expect(down.stderr).toContain(`could not connect to http://127.0.0.1:${port}: connection refused — is the API running?`);
   });
 
   it('manages API keys through the real script', async () => {

@@ -9,6 +9,7 @@
  * repeat can only return the task the first attempt created. Other errors throw `TaskfleetError`
  * carrying the problem+json body.
  */
+import { transportMessage } from './transport-errors.ts';
 import type { FieldError, PayloadInputOf, PriorityName, Problem, TaskMap, TaskName, TaskState, TaskView } from '@taskfleet/core';
 
 export type { FieldError, Problem, TaskState } from '@taskfleet/core';
@@ -186,7 +187,7 @@ function caller(options: ClientOptions): Call {
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (err) {
-        lastError = new TaskfleetError(`${method} ${path}: ${(err as Error).message}`, 0, undefined, { cause: err });
+        lastError = new TaskfleetError(transportMessage(base, method, path, err), 0, undefined, { cause: err });
         if (!retryTransport || attempt === maxAttempts) throw lastError;
         await sleep(backoff(attempt, maxDelay));
         continue;
