@@ -1,5 +1,5 @@
 /** Entry point: wire real dependencies, start serving, drain on SIGTERM. */
-import { createMetricsRegistry, runMain, startServer } from '@taskfleet/core';
+import { createMetricsRegistry, runMain, startScheduler, startServer } from '@taskfleet/core';
 import { createApi } from './app.ts';
 
 await runMain({
@@ -10,7 +10,10 @@ await runMain({
     if (config.api.auth === 'disabled')
       logger.warn('API_AUTH=disabled: every request is treated as an anonymous admin (local development only)');
     let draining = false;
-    const api = createApi({ config, boss, logger, metrics: createMetricsRegistry('api'), isDraining: () => draining });
+    const metrics = createMetricsRegistry('api');
+    const api = createApi({ config, boss, logger, metrics, isDraining: () => draining });
+    // Every replica, API and worker alike, fires the due recurring schedules (schedules/scheduler.ts).
+    const scheduler = startScheduler({ config, boss, logger, registry: metrics });
     const server = await startServer(api.app, {
       host: config.api.host,
       port: config.api.port,
@@ -27,6 +30,7 @@ await runMain({
       // request, so first keep serving for API_SHUTDOWN_DELAY_MS with readyz red and every answer
       // closing its connection; only then stop accepting.
       draining = true;
+      await scheduler.stop();
       server.endKeepAlive();
       await new Promise((r) => setTimeout(r, config.api.shutdownDelayMs));
       await server.close(config.api.requestTimeoutMs);

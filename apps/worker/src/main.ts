@@ -1,6 +1,6 @@
 /** Entry point: wire real dependencies, run the worker, drain on SIGTERM. */
 import { hostname } from 'node:os';
-import { type Config, createMetricsRegistry, runMain, startServer } from '@taskfleet/core';
+import { type Config, createMetricsRegistry, runMain, startScheduler, startServer } from '@taskfleet/core';
 import type { HandlerEntry } from './handlers/types.ts';
 import { createWorker } from './worker.ts';
 
@@ -21,18 +21,22 @@ await runMain({
   }),
   async start({ config, logger, boss, taskModules }) {
     const replica = replicaOf(config);
+    const metrics = createMetricsRegistry('worker', { worker: replica });
     const worker = createWorker({
       config,
       boss,
       logger,
-      metrics: createMetricsRegistry('worker', { worker: replica }),
+      metrics,
       handlers: taskModules as HandlerEntry[],
       replica,
     });
     const server = await startServer(worker.http, { host: config.worker.host, port: config.worker.port, name: 'worker-http' });
     await worker.start();
+    // Every replica, API and worker alike, fires the due recurring schedules (schedules/scheduler.ts).
+    const scheduler = startScheduler({ config, boss, logger, registry: metrics });
     logger.info({ url: server.url, concurrency: config.worker.concurrency }, 'worker running');
     return async () => {
+      await scheduler.stop();
       await worker.stop(config.worker.shutdownGraceSeconds);
       await server.close(2_000);
     };

@@ -66,6 +66,8 @@ export interface Config {
   };
   embedded: { dataDir: string; port: number };
   queueStatsIntervalSeconds: number;
+  /** Mean time between scheduler ticks (SCHEDULER_INTERVAL_MS); 0 = no scheduler on this replica. */
+  schedulerIntervalMs: number;
 }
 
 /** Thrown when the environment is invalid; its message lists every problem, one per line. */
@@ -197,6 +199,7 @@ function configOf(v: Parsed): Config {
     },
     embedded: { dataDir: v.EMBEDDED_PG_DIR, port: v.EMBEDDED_PG_PORT },
     queueStatsIntervalSeconds: v.QUEUE_STATS_INTERVAL_SECONDS,
+    schedulerIntervalMs: v.SCHEDULER_INTERVAL_MS,
   };
 }
 

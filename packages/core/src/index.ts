@@ -22,5 +22,7 @@ export * from './lifecycle.ts';
 export * from './api-keys.ts';
 export * from './tasks/envelope.ts';
 export * from './queue-stats/exporter.ts';
+export * from './schedules/cron.ts';
+export * from './schedules/scheduler.ts';
 export * from './run-main.ts';
 export * from './uuid7.ts';

@@ -35,6 +35,8 @@ export const METRICS = {
   queueDepthEstimated: `${METRIC_PREFIX}queue_depth_estimated`,
   queuePaused: `${METRIC_PREFIX}queue_paused`,
   queueConcurrencyLimit: `${METRIC_PREFIX}queue_concurrency_limit`,
+  /** Scheduler (API and worker replicas) */
+  scheduledTasks: `${METRIC_PREFIX}scheduled_tasks_total`,
 } as const;
 
 export function createMetricsRegistry(role: string, labels: Record<string, string> = {}): Registry {

@@ -18,6 +18,7 @@
  * - queue-settings.ts — fleet-wide flow control per queue (pause, concurrency, rate, groups), cancel notices
  * - http-hosts.ts — fleet-wide limits per receiving host for http.request
  * - keys.ts — API keys
+ * - schedules.ts — recurring schedules and the scheduler tick's transaction
  */
 export * from './claim.ts';
 export * from './enqueue.ts';
@@ -31,5 +32,6 @@ export * from './presence.ts';
 export * from './queue-stats.ts';
 export * from './queues.ts';
 export * from './rescue.ts';
+export * from './schedules.ts';
 export * from './tasks.ts';
 export * from './queue-settings.ts';

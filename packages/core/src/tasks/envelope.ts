@@ -14,6 +14,10 @@ export interface TaskMeta {
   requestHash?: string;
   /** Per-task override of the type's attempt deadline. */
   timeoutSeconds?: number;
+  /** Name of the schedule that fired the task (`PUT /v1/schedules/{name}`). */
+  schedule?: string;
+  /** The schedule's slot the task is for (ISO 8601, UTC). */
+  slot?: string;
 }
 
 export interface TaskEnvelope<P = unknown> {
