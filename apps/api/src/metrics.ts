@@ -10,7 +10,7 @@ export interface ApiMetrics {
   /** One request's count and duration (label children resolved once: see `childOf`). */
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   /** Count enqueued tasks (label children resolved once). */
-  countEnqueued(queue: string, outcome: 'accepted' | 'duplicate', n?: number): void;
+  countEnqueued(queue: string, outcome: 'accepted' | 'duplicate' | 'replaced', n?: number): void;
   shed: Counter<'reason'>;
   groupCommitRows: Histogram;
   groupCommitSeconds: Histogram<'outcome'>;
@@ -50,7 +50,7 @@ export function createApiMetrics(registry: Registry, groupCommitWaiting: () => n
   });
   const enqueued = new Counter({
     name: METRICS.tasksEnqueued,
-    help: 'Tasks submitted through the API by queue and outcome (accepted, duplicate)',
+    help: 'Tasks submitted through the API by queue and outcome (accepted; duplicate: idempotent repeat or throttled; replaced: debounced)',
     labelNames: ['queue', 'outcome'],
     registers: [registry],
   });

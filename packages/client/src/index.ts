@@ -10,9 +10,18 @@
  * carrying the problem+json body.
  */
 import { transportMessage } from './transport-errors.ts';
-import type { FieldError, PayloadInputOf, PriorityName, Problem, TaskMap, TaskName, TaskState, TaskView } from '@taskfleet/core';
+import type {
+  BatchResult,
+  PayloadInputOf,
+  PriorityName,
+  Problem,
+  TaskMap,
+  TaskName,
+  TaskState,
+  TaskView,
+} from '@taskfleet/core';
 
-export type { FieldError, Problem, TaskState } from '@taskfleet/core';
+export type { BatchResult, FieldError, Problem, TaskState } from '@taskfleet/core';
 export type Priority = PriorityName;
 /** A task as the API shows it (the `TaskView` wire shape of packages/core). */
 export type Task<P = unknown> = TaskView<P>;
@@ -28,6 +37,8 @@ export interface EnqueueOptions {
   idempotencyKey?: string;
   /** The fairness group (queue setting groupConcurrency); defaults to the API key's name. */
   group?: string;
+  /** A dedup window: throttle keeps the window's first task, debounce runs its last one. Replaces the generated idempotency key. */
+  dedupe?: { key: string; seconds: number; mode?: 'throttle' | 'debounce' };
 }
 
 /** What enqueue answers: the task's id, state and status URL (a repeated idempotency key answers the full task). */
@@ -36,20 +47,6 @@ export interface EnqueueReceipt {
   queue: string;
   state: TaskState;
   statusUrl: string;
-}
-
-export interface BatchResult {
-  accepted: number;
-  duplicate: number;
-  conflict: number;
-  invalid: number;
-  results: {
-    index: number;
-    status: 'accepted' | 'duplicate' | 'conflict' | 'invalid';
-    id?: string;
-    statusUrl?: string;
-    errors?: FieldError[];
-  }[];
 }
 
 /** A queue's fleet-wide flow control (`PATCH /v1/queues/{queue}`). */
@@ -220,7 +217,9 @@ const taskBody = (payload: unknown, o: EnqueueOptions = {}) => ({
   ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
   ...(o.timeoutSeconds !== undefined ? { timeoutSeconds: o.timeoutSeconds } : {}),
   ...(o.group !== undefined ? { group: o.group } : {}),
-  idempotencyKey: o.idempotencyKey ?? crypto.randomUUID(),
+  // A dedupe key identifies the task itself; an explicit idempotency key beside it is refused by the API.
+  ...(o.dedupe ? { dedupe: o.dedupe } : {}),
+  ...(o.dedupe && !o.idempotencyKey ? {} : { idempotencyKey: o.idempotencyKey ?? crypto.randomUUID() }),
 });
 
 export function createClient(options: ClientOptions): TaskfleetClient {

@@ -16,6 +16,7 @@ import {
 import type { JobInsert } from 'pg-boss';
 import { v5 as uuidv5 } from 'uuid';
 import { uuidv7 } from '@taskfleet/core';
+import { type DedupePlacement, placeInWindow, windowStart } from './dedupe.ts';
 import type { EnqueueRequest } from './schema.ts';
 
 const IDEMPOTENCY_NAMESPACE = 'a4c7f0f2-6a39-4f3e-9a43-0b9f3f4b5c11';
@@ -35,6 +36,8 @@ export interface NewTask {
   idempotencyKey: string | undefined;
   requestHash: string;
   scheduled: boolean;
+  /** Set for a task with a dedup window (dedupe.ts). */
+  dedupe?: DedupePlacement;
 }
 
 export function idempotentTaskId(submitter: string | null, queue: string, key: string): string {
@@ -65,7 +68,8 @@ export function buildTask(input: {
 }): NewTask {
   const { def, request, payload, principal } = input;
   const queue = def.name;
-  const idempotencyKey = request.idempotencyKey ?? input.headerKey;
+  // A dedup window identifies the task itself (the schema refuses an idempotency key beside it).
+  const idempotencyKey = request.dedupe ? undefined : (request.idempotencyKey ?? input.headerKey);
   // Only an idempotent request is ever compared with an earlier one.
   const { idempotencyKey: _k, ...hashed } = request;
   const requestHash = idempotencyKey ? createHash('sha256').update(stableStringify(hashed)).digest('base64url').slice(0, 22) : '';
@@ -77,6 +81,7 @@ export function buildTask(input: {
   if (request.timeoutSeconds !== undefined) meta.timeoutSeconds = request.timeoutSeconds;
   const priority = PRIORITIES[(request.priority ?? def.defaults.priority) as PriorityName];
   const row: NewTask['row'] = { id, data: { payload, meta }, priority };
+  if (request.callback) row.data = { payload, meta, callback: { url: request.callback.url } };
   let scheduled = false;
   if (request.runAt !== undefined) {
     row.startAfter = request.runAt;
@@ -90,7 +95,10 @@ export function buildTask(input: {
   if (group !== undefined) row.group = { id: group };
   if (request.maxAttempts !== undefined) row.retryLimit = request.maxAttempts - 1;
   if (request.timeoutSeconds !== undefined) row.expireInSeconds = request.timeoutSeconds + EXPIRY_MARGIN_SECONDS;
-  return { queue, id, row, idempotencyKey, requestHash, scheduled };
+  const task: NewTask = { queue, id, row, idempotencyKey, requestHash, scheduled };
+  if (request.dedupe)
+    placeInWindow(task, { spec: request.dedupe, submitter: principal.id, windowStart: windowStart(request.dedupe.seconds, Date.now()) });
+  return task;
 }
 
 const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;

@@ -1,6 +1,7 @@
 /**
  * Enqueue a batch in one insert, with a result per item: accepted, duplicate (idempotency key seen
- * before), conflict (key reused with a different request), invalid (with field errors). Valid items
+ * before, or a throttled dedup window's task), replaced (a debounced window's waiting task took this
+ * item's content), conflict (key reused with a different request), invalid (with field errors). Valid items
  * are stored even when others are invalid; a batch with no valid item is a 422. Plain inputs and a
  * result object (no HTTP framework here).
  */
@@ -9,6 +10,7 @@ import { requireTaskType } from '../known-queues.ts';
 import { problems } from '../problem.ts';
 import { taskUrl } from '../task-view.ts';
 import { buildTask, type NewTask, validTraceparent } from './build.ts';
+import { type DedupePlacement, settleDuplicate } from './dedupe.ts';
 import type { EnqueueDeps, EnqueueRequestInfo } from './enqueue-task.ts';
 import { insertDeduped } from './group-commit.ts';
 import { batchRequestSchema, validateTask, zodFieldErrors } from './schema.ts';
@@ -62,12 +64,13 @@ function parseItems(input: EnqueueBatchInput, def: TaskDefinition, maxTasks: num
 async function insertItems(input: EnqueueBatchInput, deps: EnqueueDeps, built: Built[], results: BatchItemResult[]): Promise<void> {
   const { executeSql, wake } = deps;
   const { queue, baseUrl: base } = input;
+  const insertOne = async (row: NewTask['row']) => (await insertTasks(executeSql, queue, [row], wake)).length === 1;
   const outcomes = await insertDeduped(
     (q, rows) => insertTasks(executeSql, q, rows, wake),
     queue,
     built.map((b) => b.task.row),
   );
-  const duplicates = built.filter((b) => outcomes.get(b.task.row) === false);
+  const duplicates = built.filter((b) => outcomes.get(b.task.row) === false && !b.task.dedupe);
   const existing = duplicates.length
     ? await getTasks(
         executeSql,
@@ -78,6 +81,12 @@ async function insertItems(input: EnqueueBatchInput, deps: EnqueueDeps, built: B
   for (const { index, task } of built) {
     const outcome = outcomes.get(task.row);
     if (outcome instanceof Error) throw outcome;
+    if (!outcome && task.dedupe) {
+      // In item order, so of two debounced items of one window the later one's content runs.
+      const settled = await settleDuplicate(task as NewTask & { dedupe: DedupePlacement }, executeSql, insertOne);
+      results[index] = { index, status: settled.kind, id: task.id, statusUrl: taskUrl(base, queue, task.id) };
+      continue;
+    }
     const statusUrl = taskUrl(base, queue, task.id);
     if (outcome) results[index] = { index, status: 'accepted', id: task.id, statusUrl };
     else {
@@ -99,8 +108,10 @@ export async function enqueueBatch(input: EnqueueBatchInput, deps: EnqueueDeps):
     duplicate: count('duplicate'),
     conflict: count('conflict'),
     invalid: count('invalid'),
+    replaced: count('replaced'),
   };
   deps.metrics.countEnqueued(queue, 'accepted', summary.accepted);
   if (summary.duplicate) deps.metrics.countEnqueued(queue, 'duplicate', summary.duplicate);
+  if (summary.replaced) deps.metrics.countEnqueued(queue, 'replaced', summary.replaced);
   return { status: summary.accepted > 0 ? 202 : 200, body: { ...summary, results } };
 }

@@ -10,6 +10,7 @@ import { requireTaskType } from '../known-queues.ts';
 import { problems } from '../problem.ts';
 import { taskUrl, toTaskView } from '../task-view.ts';
 import { buildTask, type NewTask, type Principal, validTraceparent } from './build.ts';
+import { type DedupePlacement, settleDuplicate } from './dedupe.ts';
 import { GroupCommitClosedError, type GroupCommitter, GroupCommitFullError, GroupCommitTimeoutError } from './group-commit.ts';
 import { IDEMPOTENCY_KEY, validateTask } from './schema.ts';
 
@@ -73,6 +74,11 @@ function buildOne(input: EnqueueTaskInput): NewTask {
   }
   const validated = validateTask(input.body, def);
   if (!validated.ok) throw problems.validation(validated.errors);
+  if (headerKey !== undefined && validated.request.dedupe) {
+    throw problems.validation([
+      { field: 'Idempotency-Key', message: 'give an Idempotency-Key or dedupe, not both (the dedupe key already identifies the task)' },
+    ]);
+  }
   return buildTask({
     def,
     request: validated.request,
@@ -88,12 +94,20 @@ export async function enqueueTask(input: EnqueueTaskInput, deps: EnqueueDeps): P
   const { committer, executeSql, metrics } = deps;
   const { queue, baseUrl: base } = input;
   const task = buildOne(input);
+  const submit = (row: NewTask['row']) => committer.submit(queue, row).catch((err: unknown) => commitError(metrics, err));
+  const accepted = (): EnqueueTaskResult => {
+    metrics.countEnqueued(queue, 'accepted');
+    const statusUrl = taskUrl(base, queue, task.id);
+    return { status: 202, location: statusUrl, body: { id: task.id, queue, state: task.scheduled ? 'scheduled' : 'queued', statusUrl } };
+  };
   for (let attempt = 0; attempt < 2; attempt++) {
-    const inserted = await committer.submit(queue, task.row).catch((err: unknown) => commitError(metrics, err));
-    if (inserted) {
-      metrics.countEnqueued(queue, 'accepted');
-      const statusUrl = taskUrl(base, queue, task.id);
-      return { status: 202, location: statusUrl, body: { id: task.id, queue, state: task.scheduled ? 'scheduled' : 'queued', statusUrl } };
+    if (await submit(task.row)) return accepted();
+    if (task.dedupe) {
+      const settled = await settleDuplicate(task as NewTask & { dedupe: DedupePlacement }, executeSql, submit);
+      if (settled.kind === 'accepted') return accepted();
+      metrics.countEnqueued(queue, settled.kind);
+      const view = toTaskView(settled.row, base);
+      return { status: 200, location: view.statusUrl, body: view };
     }
     const answer = duplicateAnswer(task, await getTask(executeSql, queue, task.id), base);
     if (answer.kind === 'same') {

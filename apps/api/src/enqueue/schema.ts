@@ -2,7 +2,7 @@
  * The enqueue request contract. The payload itself is validated against the task type's own schema
  * from packages/core, so field errors read `payload.url`, `tasks[3].payload.url`, `tasks[3].priority`.
  */
-import { PRIORITY_NAMES, type TaskDefinition } from '@taskfleet/core';
+import { callbackOptionSchema, PRIORITY_NAMES, type TaskDefinition } from '@taskfleet/core';
 import { z } from 'zod';
 import type { FieldError } from '../problem.ts';
 
@@ -13,6 +13,13 @@ export const IDEMPOTENCY_KEY = z
   .max(255)
   .regex(/^[\x21-\x7e]+$/, 'must be 1–255 printable ASCII characters without spaces');
 
+/** Dedup window (enqueue/dedupe.ts): at most one task per key and window, the first or the last. */
+export const dedupeSchema = z.strictObject({
+  key: IDEMPOTENCY_KEY,
+  seconds: z.number().int().min(1).max(MAX_DELAY_SECONDS),
+  mode: z.enum(['throttle', 'debounce']).default('throttle'),
+});
+
 export const taskOptionsSchema = z.strictObject({
   priority: z.enum(PRIORITY_NAMES as [string, ...string[]]).optional(),
   runAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2030-01-01T12:00:00Z' }).optional(),
@@ -20,11 +27,18 @@ export const taskOptionsSchema = z.strictObject({
   maxAttempts: z.number().int().min(1).max(100).optional(),
   timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
   idempotencyKey: IDEMPOTENCY_KEY.optional(),
+  /** POST the task's view here when it ends (packages/core tasks/callback.ts). */
+  callback: callbackOptionSchema.optional(),
   group: z
     .string()
     .min(1)
     .max(128)
     .regex(/^\P{Cc}+$/u, 'must be 1–128 characters without control characters')
+    .optional(),
+  dedupe: dedupeSchema
+    .describe(
+      'At most one task per key and window (`seconds` long, aligned to the Unix epoch). throttle: the first task of the window stands, later requests answer 200 with it. debounce: the task runs at the end of the window with the content of the last request.',
+    )
     .optional(),
 });
 
@@ -61,6 +75,17 @@ function payloadOnly(input: unknown): input is { payload: unknown } {
   return keys === 1 && Object.getPrototypeOf(input) === Object.prototype;
 }
 
+/** Options a dedup window cannot be combined with. */
+function dedupeConflicts(request: EnqueueRequest, prefix: string): FieldError[] {
+  const at = (field: string) => `${prefix ? `${prefix}.` : ''}${field}`;
+  const errors: FieldError[] = [];
+  if (request.idempotencyKey !== undefined)
+    errors.push({ field: at('dedupe'), message: 'give idempotencyKey or dedupe, not both (the dedupe key already identifies the task)' });
+  if (request.dedupe?.mode === 'debounce' && (request.runAt !== undefined || request.delaySeconds !== undefined))
+    errors.push({ field: at('dedupe.mode'), message: 'a debounced task runs at the end of its window: leave out runAt and delaySeconds' });
+  return errors;
+}
+
 /** Validate one task request: options, then the payload against its task type. */
 export function validateTask(input: unknown, def: TaskDefinition, prefix = ''): ValidatedTask {
   // Most requests carry a payload and no options: nothing for the options schema to check there
@@ -72,6 +97,7 @@ export function validateTask(input: unknown, def: TaskDefinition, prefix = ''): 
   if (parsed.success && parsed.data.runAt !== undefined && parsed.data.delaySeconds !== undefined) {
     errors.push({ field: `${prefix ? `${prefix}.` : ''}delaySeconds`, message: 'give runAt or delaySeconds, not both' });
   }
+  if (parsed.success && parsed.data.dedupe) errors.push(...dedupeConflicts(parsed.data, prefix));
   const payloadInput = input && typeof input === 'object' && 'payload' in input ? (input as { payload: unknown }).payload : undefined;
   if (payloadInput === undefined) {
     if (!errors.some((e) => e.field.endsWith('payload')))
