@@ -168,6 +168,16 @@ describe('taskfleet CLI', () => {
     expect((await cli(['dlq', 'purge', 'noop'])).code).toBe(EXIT.usage);
   });
 
+  it('enqueues with a dedup window: one task per key and window', async () => {
+    const args = ['enqueue', 'noop', '{}', '--dedupe', `cli-${process.pid}`, '--dedupe-seconds', '86400', '--json'];
+    const first = JSON.parse((await cli(args)).stdout) as { id: string };
+    const again = JSON.parse((await cli(args)).stdout) as { id: string; dedupe: { mode: string } };
+    expect(again.id).toBe(first.id);
+    expect(again.dedupe.mode).toBe('throttle');
+    expect((await cli(['enqueue', 'noop', '{}', '--dedupe', 'k'])).code).toBe(EXIT.usage);
+    expect((await cli(['enqueue', 'noop', '{}', '--debounce'])).code).toBe(EXIT.usage);
+  });
+
   it('maps failures to exit codes', async () => {
     expect((await cli(['get', 'noop', '00000000-0000-7000-8000-000000000000'])).code).toBe(EXIT.notFound);
     const refused = await cli(['enqueue', 'noop', '{"sleepMs":-1}']);

@@ -13,6 +13,9 @@ const options = {
   'max-attempts': { type: 'string' },
   timeout: { type: 'string' },
   'idempotency-key': { type: 'string' },
+  dedupe: { type: 'string' },
+  'dedupe-seconds': { type: 'string' },
+  debounce: { type: 'boolean', default: false },
   wait: { type: 'boolean', default: false },
   'wait-timeout': { type: 'string' },
 } as const;
@@ -25,7 +28,19 @@ function enqueueOptions(values: Values<typeof options>): EnqueueOptions {
     ...(values['max-attempts'] !== undefined ? { maxAttempts: int('max-attempts', values['max-attempts']) as number } : {}),
     ...(values.timeout !== undefined ? { timeoutSeconds: int('timeout', values.timeout) as number } : {}),
     ...(values['idempotency-key'] ? { idempotencyKey: values['idempotency-key'] } : {}),
+    ...dedupeOption(values),
   };
+}
+
+function dedupeOption(values: Values<typeof options>): Pick<EnqueueOptions, 'dedupe'> {
+  if (values.dedupe === undefined) {
+    if (values['dedupe-seconds'] !== undefined || values.debounce)
+      throw new UsageError('--dedupe-seconds and --debounce need --dedupe KEY');
+    return {};
+  }
+  const seconds = int('dedupe-seconds', values['dedupe-seconds']);
+  if (seconds === undefined) throw new UsageError('--dedupe needs --dedupe-seconds N (the window)');
+  return { dedupe: { key: values.dedupe, seconds, mode: values.debounce ? 'debounce' : 'throttle' } };
 }
 
 export const enqueue = apiCommand({
@@ -36,6 +51,8 @@ export const enqueue = apiCommand({
   --delay SECONDS | --run-at ISO-TIME
   --max-attempts N  --timeout SECONDS
   --idempotency-key KEY   (generated when omitted; retries reuse it)
+  --dedupe KEY --dedupe-seconds N [--debounce]
+                          one task per key and window: the first (throttle) or the last (debounce)
   --wait [--wait-timeout SECONDS]   wait for a final state; exit 1 unless completed
 
 ${GLOBAL_HELP}`,
