@@ -24,7 +24,8 @@ function code(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
 }
 
-const TABLE = /\b(?:pgboss|taskfleet)\.(?!dev\b)[a-z_]+/; // not taskfleet.dev (the problem-type URLs)
+// Not taskfleet.dev (the problem-type URLs) nor taskfleet.callback (the callback deliveries' task type and queue).
+const TABLE = /\b(?:pgboss|taskfleet)\.(?!dev\b|callback\b)[a-z_]+/;
 const SCHEMA_INTERPOLATION = /\$\{(?:S|PGBOSS_SCHEMA)\}\./;
 const SQL_LITERAL_CALL = /\b(?:executeSql|query)\(\s*[`'"]\s*(?:SELECT|INSERT|UPDATE|DELETE|WITH|TRUNCATE)\b/i;
 

@@ -26,6 +26,13 @@ export function requireTaskType(queue: string): TaskDefinition {
   return def;
 }
 
+/** A task type clients may submit to: not a dead-letter queue, not an internal type (callback deliveries). */
+export function requireSubmittable(queue: string): TaskDefinition {
+  const def = requireTaskType(queue);
+  if (def.internal) throw problems.notFound(`${queue} is an internal queue: the fleet makes its tasks; they cannot be submitted.`);
+  return def;
+}
+
 export function requireTaskId(id: string): string {
   if (!UUID.test(id)) throw problems.notFound('No task has this id (task ids are UUIDs).');
   return id.toLowerCase();

@@ -71,12 +71,20 @@ export const TaskSchema = z
     payload: JsonValue,
     output: JsonValue,
     lastError: JsonValue,
+    progress: z
+      .union([z.number().min(0).max(100), z.record(z.string(), z.unknown())])
+      .nullable()
+      .openapi({ description: 'What the handler last reported with ctx.progress(): 0–100 or a small object (≤ 2 KB); null: nothing yet' }),
     idempotencyKey: z.string().nullable(),
     group: z
       .string()
       .nullable()
       .describe("The fairness group (queue setting groupConcurrency): as submitted, else the submitting API key's name"),
     traceparent: z.string().nullable(),
+    callback: z
+      .object({ url: z.url() })
+      .nullable()
+      .openapi({ description: 'Where the fleet POSTs this view (signed) when the task ends; null: no callback' }),
     deadLetterQueue: z.string().nullable(),
     source: z.object({ queue: z.string(), id: z.uuid() }).nullable().openapi({ description: 'For a dead-lettered copy: where it failed' }),
     statusUrl: z.url(),

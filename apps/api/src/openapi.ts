@@ -11,6 +11,7 @@ import { enqueueOperations } from './routes/enqueue.ts';
 import { fleetOperations } from './routes/fleet.ts';
 import { probeOperations } from './routes/probes.ts';
 import { queueOperations } from './routes/queues.ts';
+import { scheduleOperations } from './routes/schedules.ts';
 import { taskOpsOperations } from './routes/task-ops.ts';
 import { taskReadOperations } from './routes/tasks.ts';
 
@@ -18,6 +19,7 @@ const TAGS = [
   { name: 'tasks', description: 'Enqueue tasks (per task type), follow them, cancel and retry them' },
   { name: 'dead-letter', description: 'Tasks that failed their last attempt, kept in `<type>.dead` queues' },
   { name: 'queues', description: 'Queue depths by state' },
+  { name: 'schedules', description: 'Recurring schedules: one task per cron slot, fleet-wide' },
   { name: 'fleet', description: 'The calling key, the worker replicas, and statistics for dashboards' },
   { name: 'operations', description: 'Probes and metrics, without authentication' },
 ];
@@ -25,10 +27,13 @@ const TAGS = [
 /** Every documented operation: the enqueue operations of each registered task type, then the rest. */
 export function openApiOperations(): RouteConfig[] {
   return [
-    ...Object.values(allTasks()).flatMap((def) => enqueueOperations(def)),
+    ...Object.values(allTasks())
+      .filter((def) => !def.internal)
+      .flatMap((def) => enqueueOperations(def)),
     ...taskReadOperations,
     ...taskOpsOperations,
     ...queueOperations,
+    ...scheduleOperations,
     ...fleetOperations,
     ...probeOperations,
   ];

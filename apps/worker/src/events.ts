@@ -21,6 +21,8 @@ export interface WorkerEventMap {
     },
   ];
   'job:abandoned': [{ queue: string; id: string }];
+  /** A progress write (ctx.progress, rate-limited); `written` false: the attempt was no longer active. */
+  'job:progress': [{ queue: string; id: string; written: boolean }];
   'job:cancelled': [{ queue: string; id: string; seconds: number }];
   /** Put back unrun by a fleet-wide limit (no attempt used). */
   'job:deferred': [{ queue: string; id: string; reason: string }];

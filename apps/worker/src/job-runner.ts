@@ -29,6 +29,7 @@ import {
 import type { WorkerEvents } from './events.ts';
 import type { Handlers } from './handlers/index.ts';
 import type { HandlerEntry } from './handlers/types.ts';
+import { ProgressReporter } from './progress.ts';
 import type { Settler } from './settler.ts';
 
 const HISTORY_LIMIT = 10;
@@ -46,6 +47,8 @@ export interface RunningJob {
   /** Gives up on a handler that ignored its abort (armed by `abort`). */
   abandon?: (reason: Error) => void;
   abandonTimer?: NodeJS.Timeout;
+  /** Made on the handler's first ctx.progress() call. */
+  progress?: ProgressReporter;
 }
 
 export interface JobRunnerDeps {
@@ -116,6 +119,7 @@ export class JobRunner {
         logger,
         traceparent: meta.traceparent,
       });
+      if (running.progress) await running.progress.flush(); // the last value, while the task is still active
       this.running.delete(job.id);
       const settled = await this.#d.settler.complete(
         queue,
@@ -127,6 +131,8 @@ export class JobRunner {
     } catch (thrown) {
       this.running.delete(job.id);
       const reason = running.abortReason;
+      if (reason instanceof CancelledError || reason instanceof TakenOverError) running.progress?.drop();
+      else if (running.progress) await running.progress.flush();
       if (reason instanceof CancelledError) {
         // The row is already `cancelled` (the API did that): nothing to record, nothing to retry.
         logger().info('cancelled while running; handler aborted');
@@ -147,6 +153,7 @@ export class JobRunner {
     } finally {
       clearTimeout(timer);
       clearTimeout(running.abandonTimer);
+      running.progress?.drop();
       this.running.delete(job.id);
     }
   }
@@ -185,6 +192,7 @@ export class JobRunner {
       },
       traceparent: ctx.traceparent,
       config,
+      progress: (value) => (running.progress ??= new ProgressReporter(this.#d, running)).report(value),
     });
     return new Promise((resolve, reject) => {
       running.abandon = (reason) => {

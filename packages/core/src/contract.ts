@@ -39,10 +39,14 @@ export interface TaskView<P = unknown> {
   payload: P;
   output: unknown;
   lastError: unknown;
+  /** What the handler last reported with `ctx.progress()`: 0–100 or a small object (null: nothing reported). */
+  progress: number | Record<string, unknown> | null;
   idempotencyKey: string | null;
   /** The fairness group: as submitted, else the submitting API key's name (null: anonymous). */
   group: string | null;
   traceparent: string | null;
+  /** Where the fleet POSTs this view when the task ends (null: no callback). */
+  callback: { url: string } | null;
   deadLetterQueue: string | null;
   /** For a task in a dead-letter queue: where it failed. */
   source: { queue: string; id: string } | null;

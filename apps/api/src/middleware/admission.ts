@@ -8,7 +8,7 @@
 import type { Config } from '@taskfleet/core';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env.ts';
-import { requireTaskType } from '../known-queues.ts';
+import { requireSubmittable } from '../known-queues.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import { problems } from '../problem.ts';
 import type { DepthShedder } from '../queue-stats.ts';
@@ -37,7 +37,7 @@ export function admission(deps: AdmissionDeps) {
       throw problems.overloaded(`More than ${config.api.maxConcurrentRequests} enqueue requests are in progress on this replica.`);
     }
     requireScope(c, 'submit');
-    requireTaskType(queue);
+    requireSubmittable(queue);
     if (shedder.shouldShed(queue)) {
       metrics.shed.inc({ reason: 'queue_depth' });
       throw problems.overloaded(

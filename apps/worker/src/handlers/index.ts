@@ -3,8 +3,10 @@
  * packages/core/src/tasks/ + one handler file here + one line below. The worker refuses to start if
  * a registered task type has no handler.
  */
-import { type Config, type ExecuteSql, taskNames } from '@taskfleet/core';
+import { callbackTask, type Config, type ExecuteSql, taskNames } from '@taskfleet/core';
+import { createCallbackHandler } from './callback.ts';
 import { createHttpRequestHandler } from './http-request.ts';
+import { createHttpSender } from './http-sender.ts';
 import { noopHandler } from './noop.ts';
 import type { HandlerEntry } from './types.ts';
 
@@ -13,13 +15,18 @@ export interface Handlers {
   close(): Promise<void>;
 }
 
-/** `executeSql` serves the fleet-wide per-host limits of http.request (none without it). */
+/**
+ * `executeSql` serves the fleet-wide per-host limits of http.request (none without it) and the
+ * callback deliveries' task reads (no callback handler without it).
+ */
 export function createHandlers(config: Config, extra: HandlerEntry[] = [], executeSql?: ExecuteSql): Handlers {
-  const http = createHttpRequestHandler(config, executeSql);
+  const sender = createHttpSender(config);
+  const http = createHttpRequestHandler(config, executeSql, sender);
   const map = new Map<string, HandlerEntry>([
     [noopHandler.definition.name, noopHandler],
     [http.definition.name, http],
   ]);
+  if (executeSql) map.set(callbackTask.name, createCallbackHandler(config, executeSql, sender));
   for (const entry of extra) map.set(entry.definition.name, entry);
   const missing = taskNames().filter((name) => !map.has(name));
   if (missing.length) throw new Error(`no handler registered for task type(s) ${missing.join(', ')}`);

@@ -2,7 +2,7 @@
  * Handler contract: `(payload, ctx) => output`, typed from the task definition in packages/core.
  * `ctx.signal` aborts at the attempt's deadline and on shutdown; handlers pass it to I/O.
  */
-import type { Config, Logger, PayloadOf, TaskDefinition } from '@taskfleet/core';
+import type { Config, Logger, PayloadOf, ProgressValue, TaskDefinition } from '@taskfleet/core';
 
 export interface TaskContext {
   queue: string;
@@ -17,6 +17,12 @@ export interface TaskContext {
   logger: Logger;
   traceparent: string | undefined;
   config: Config;
+  /**
+   * Report how far the task got: a number from 0 to 100 or a plain JSON object (≤ 2 KB as JSON);
+   * the status endpoint shows the last value. Throws InvalidProgressError for anything else. Cheap
+   * to call often: writes are coalesced to at most one per second, the last value always written.
+   */
+  progress(value: ProgressValue): void;
 }
 
 export type Handler<D extends TaskDefinition> = (payload: PayloadOf<D>, ctx: TaskContext) => Promise<unknown>;

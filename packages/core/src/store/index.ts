@@ -18,6 +18,7 @@
  * - queue-settings.ts — fleet-wide flow control per queue (pause, concurrency, rate, groups), cancel notices
  * - http-hosts.ts — fleet-wide limits per receiving host for http.request
  * - keys.ts — API keys
+ * - progress.ts — a running task's progress (ctx.progress)
  * - schedules.ts — recurring schedules and the scheduler tick's transaction
  */
 export * from './claim.ts';
@@ -29,6 +30,7 @@ export * from './http-hosts.ts';
 export * from './keys.ts';
 export * from './names.ts';
 export * from './presence.ts';
+export * from './progress.ts';
 export * from './queue-stats.ts';
 export * from './queues.ts';
 export * from './rescue.ts';

@@ -19,13 +19,15 @@ export interface TaskRow {
   sourceName: string | null;
   sourceId: string | null;
   groupId: string | null;
+  /** What the handler last reported with ctx.progress() (migration 000013's column). */
+  progress?: unknown;
   /** Only from listTasks: created_on with full precision, for the keyset cursor. */
   createdOnExact?: string;
 }
 
 const COLUMNS = `id, name, state, priority, data, retry_count AS "retryCount", retry_limit AS "retryLimit",
   start_after AS "startAfter", created_on AS "createdOn", started_on AS "startedOn", completed_on AS "completedOn",
-  output, dead_letter AS "deadLetter", source_name AS "sourceName", source_id AS "sourceId", group_id AS "groupId"`;
+  output, dead_letter AS "deadLetter", source_name AS "sourceName", source_id AS "sourceId", group_id AS "groupId", progress`;
 
 export async function getTask(executeSql: ExecuteSql, queue: string, id: string): Promise<TaskRow | undefined> {
   const { rows } = await executeSql(`SELECT ${COLUMNS} FROM pgboss.job WHERE name = $1 AND id = $2`, [queue, id]);

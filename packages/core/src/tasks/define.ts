@@ -60,6 +60,8 @@ export interface TaskDefinition<Name extends string = string, Schema extends z.Z
    * overwrite them.
    */
   readonly flowControl?: Readonly<QueueSettingsPatch>;
+  /** Made by the fleet itself (e.g. callback deliveries): the API refuses submissions to it. */
+  readonly internal?: boolean;
 }
 
 /** The payload type of a task definition (after parsing: defaults filled in). */
@@ -73,6 +75,7 @@ export function defineTask<const Name extends string, Schema extends z.ZodType>(
   schema: Schema;
   defaults?: Partial<TaskDefaults>;
   flowControl?: QueueSettingsPatch;
+  internal?: boolean;
 }): TaskDefinition<Name, Schema> {
   if (!isValidTaskName(def.name)) {
     throw new Error(`task name ${JSON.stringify(def.name)} is invalid: use lower-case dotted words like "http.request"`);
@@ -93,6 +96,7 @@ export function defineTask<const Name extends string, Schema extends z.ZodType>(
     schema: def.schema,
     defaults: Object.freeze(defaults),
     ...flowControl,
+    ...(def.internal ? { internal: true } : {}),
   });
 }
 

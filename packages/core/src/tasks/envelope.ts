@@ -23,6 +23,11 @@ export interface TaskMeta {
 export interface TaskEnvelope<P = unknown> {
   payload: P;
   meta: TaskMeta;
+  /**
+   * Where to POST the task's view when it ends (tasks/callback.ts). A top-level key, so the trigger
+   * that hands the end over to a delivery can test it cheaply (`data ? 'callback'`).
+   */
+  callback?: { url: string };
 }
 
 export function isTaskEnvelope(data: unknown): data is TaskEnvelope {

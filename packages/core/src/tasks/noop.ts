@@ -11,6 +11,10 @@ export const noopTask = defineTask({
     failAttempts: z.number().int().min(0).max(100).optional(),
     /** Fail with an error that skips retries. */
     failPermanently: z.boolean().optional(),
+    /** Report each value with ctx.progress() (checked there: 0–100 or a small object), `intervalMs` apart. */
+    progress: z
+      .strictObject({ values: z.array(z.json()).min(1).max(1000), intervalMs: z.number().int().min(0).max(60_000).default(0) })
+      .optional(),
     /** Echoed back as the task's output. */
     echo: z.json().optional(),
   }),

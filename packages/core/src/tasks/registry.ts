@@ -3,6 +3,7 @@
  * register a handler for each of them (checked at start). Built-in types are below; deployments add
  * their own through TASK_MODULES (see modules.ts), which registers them here at start.
  */
+import { callbackTask } from './callback.ts';
 import { httpRequestTask } from './http-request.ts';
 import { noopTask } from './noop.ts';
 import type { TaskDefinition } from './define.ts';
@@ -10,6 +11,7 @@ import type { TaskDefinition } from './define.ts';
 export const TASKS = {
   [httpRequestTask.name]: httpRequestTask,
   [noopTask.name]: noopTask,
+  [callbackTask.name]: callbackTask,
 } as const;
 
 export type TaskMap = typeof TASKS;
