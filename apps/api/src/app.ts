@@ -34,6 +34,7 @@ import { docsRoutes } from './routes/docs.ts';
 import { enqueueRoutes } from './routes/enqueue.ts';
 import { fleetRoutes } from './routes/fleet.ts';
 import { queueRoutes } from './routes/queues.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
 import { taskOpsRoutes } from './routes/task-ops.ts';
 import { taskReadRoutes } from './routes/tasks.ts';
 import { uiRoutes } from './routes/ui.ts';
@@ -101,6 +102,7 @@ export function createApi(deps: ApiDeps): Api {
   app.route('/', taskOpsRoutes({ config, boss, executeSql, logger }));
   app.route('/', queueRoutes({ config, executeSql, stats, logger }));
   app.route('/', fleetRoutes({ executeSql, queueStats }));
+  app.route('/', scheduleRoutes({ config, executeSql, logger }));
   app.notFound((c) =>
     problemResponse(c, {
       type: 'https://taskfleet.dev/problems/not-found',

@@ -12,6 +12,7 @@ import { fleetOperations } from './routes/fleet.ts';
 import { probeOperations } from './routes/probes.ts';
 import { queueOperations } from './routes/queues.ts';
 import { scheduleOperations } from './routes/schedules.ts';
+import { scheduleOperations } from './routes/schedules.ts';
 import { taskOpsOperations } from './routes/task-ops.ts';
 import { taskReadOperations } from './routes/tasks.ts';
 
@@ -19,6 +20,7 @@ const TAGS = [
   { name: 'tasks', description: 'Enqueue tasks (per task type), follow them, cancel and retry them' },
   { name: 'dead-letter', description: 'Tasks that failed their last attempt, kept in `<type>.dead` queues' },
   { name: 'queues', description: 'Queue depths by state' },
+  { name: 'schedules', description: 'Recurring schedules: one task per cron slot, fleet-wide' },
   { name: 'schedules', description: 'Recurring schedules: one task per cron slot, fleet-wide' },
   { name: 'fleet', description: 'The calling key, the worker replicas, and statistics for dashboards' },
   { name: 'operations', description: 'Probes and metrics, without authentication' },
@@ -33,6 +35,7 @@ export function openApiOperations(): RouteConfig[] {
     ...taskReadOperations,
     ...taskOpsOperations,
     ...queueOperations,
+    ...scheduleOperations,
     ...scheduleOperations,
     ...fleetOperations,
     ...probeOperations,

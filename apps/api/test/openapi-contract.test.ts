@@ -65,6 +65,7 @@ describe('the OpenAPI contract', () => {
     const expected = [
       ...TASK_NAMES.flatMap((name) => [`enqueueTask_${name}`, `enqueueBatch_${name}`]),
       ...['getTask', 'listTasks', 'cancelTask', 'retryTask', 'redriveDeadLetter', 'listQueues', 'getQueue', 'updateQueue'],
+      ...['setSchedule', 'getSchedule', 'deleteSchedule', 'listSchedules'],
       ...['whoami', 'listWorkers', 'getStats', 'getHealth', 'getReadiness', 'getMetrics'],
     ];
     expect(operations().map((o) => o.op.operationId)).toEqual(expected);

@@ -111,3 +111,22 @@ export interface WorkerList {
   workers: WorkerView[];
   totals: { replicas: number; slots: number; active: number };
 }
+
+/** One recurring schedule (`PUT/GET /v1/schedules/{name}`; `GET /v1/schedules` answers `{ schedules: ScheduleView[] }`). */
+export interface ScheduleView {
+  name: string;
+  queue: string;
+  /** 5 fields: minute hour day-of-month month day-of-week. */
+  cron: string;
+  /** IANA time zone the expression is evaluated in. */
+  timezone: string;
+  payload: unknown;
+  /** Enqueue options of each task; `group` defaults to the setting API key's name. */
+  options: { priority?: PriorityName; maxAttempts?: number; timeoutSeconds?: number; group?: string };
+  /** The next slot (ISO 8601): its task is inserted within SCHEDULER_INTERVAL_MS of it. */
+  nextRunAt: string;
+  lastRunAt: string | null;
+  lastTaskId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}

@@ -64,8 +64,9 @@ export async function databaseNow(executeSql: ExecuteSql): Promise<Date> {
 }
 
 /**
- * Create or replace a schedule. A replacement with the same cron and time zone keeps its next slot
- * (a payload change neither skips nor repeats a slot); otherwise `nextRunAt` applies.
+ * Create or replace a schedule. A replacement keeps its owner (`submitter`: an admin may replace
+ * another key's schedule) and, with the same cron and time zone, its next slot (a payload change
+ * neither skips nor repeats a slot); otherwise `nextRunAt` applies.
  */
 export async function upsertSchedule(
   executeSql: ExecuteSql,
@@ -76,7 +77,7 @@ export async function upsertSchedule(
      VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::uuid, $8)
      ON CONFLICT (name) DO UPDATE SET
        queue = EXCLUDED.queue, cron = EXCLUDED.cron, timezone = EXCLUDED.timezone, payload = EXCLUDED.payload,
-       options = EXCLUDED.options, submitter = EXCLUDED.submitter, updated_at = now(),
+       options = EXCLUDED.options, updated_at = now(),
        next_run_at = CASE WHEN s.cron = EXCLUDED.cron AND s.timezone = EXCLUDED.timezone THEN s.next_run_at ELSE EXCLUDED.next_run_at END
      RETURNING ${COLUMNS}, (xmax = 0) AS created`,
     [s.name, s.queue, s.cron, s.timezone, JSON.stringify(s.payload), JSON.stringify(s.options), s.submitter, s.nextRunAt],
