@@ -9,6 +9,7 @@
  * repeat can only return the task the first attempt created. Other errors throw `TaskfleetError`
  * carrying the problem+json body.
  */
+import { SCHEDULE_ROUTES, type ScheduleClient, scheduleClient } from './schedules.ts';
 import { transportMessage } from './transport-errors.ts';
 import type {
   BatchResult,
@@ -23,6 +24,7 @@ import type {
 
 export type { BatchResult, FieldError, Problem, TaskState } from '@taskfleet/core';
 export type Priority = PriorityName;
+export type { Schedule, ScheduleClient, ScheduleInput } from './schedules.ts';
 /** A task as the API shows it (the `TaskView` wire shape of packages/core). */
 export type Task<P = unknown> = TaskView<P>;
 
@@ -121,6 +123,7 @@ export const CLIENT_ROUTES = {
   redrive: ['post', '/v1/queues/{queue}/dead-letter:redrive'],
   whoami: ['get', '/v1/me'],
   workers: ['get', '/v1/workers'],
+  ...SCHEDULE_ROUTES,
 } as const;
 
 type Payload<N extends TaskName> = PayloadInputOf<TaskMap[N]>;
@@ -150,6 +153,8 @@ export interface TaskfleetClient {
   workers(): Promise<{ workers: WorkerInfo[]; totals: { replicas: number; slots: number; active: number } }>;
   /** Poll until the task reaches a final state (completed, dead_lettered, failed, cancelled). */
   waitFor(queue: string, id: string, options?: { timeoutMs?: number; intervalMs?: number }): Promise<Task>;
+  /** Recurring schedules: `client.schedules.set/get/list/delete` (schedules.ts). */
+  schedules: ScheduleClient;
 }
 
 const FINAL: TaskState[] = ['completed', 'dead_lettered', 'failed', 'cancelled'];
@@ -254,6 +259,7 @@ export function createClient(options: ClientOptions): TaskfleetClient {
     redrive: (queue, o = {}) => call('POST', `/v1/queues/${seg(queue)}/dead-letter:redrive`, o),
     whoami: () => call('GET', '/v1/me'),
     workers: () => call('GET', '/v1/workers'),
+    schedules: scheduleClient(call),
     async waitFor(queue, id, o = {}) {
       const deadline = Date.now() + (o.timeoutMs ?? 60_000);
       for (;;) {

@@ -9,12 +9,13 @@ import { get } from './get.ts';
 import { migrate } from './migrate.ts';
 import { queue } from './queue.ts';
 import { queues } from './queues.ts';
+import { schedule } from './schedule.ts';
 import { start } from './start.ts';
 import { cancel, retry } from './task-actions.ts';
 import { tasks } from './tasks.ts';
 import { workers } from './workers.ts';
 
-export const COMMANDS: readonly Command[] = [enqueue, get, tasks, cancel, retry, queues, queue, workers, dlq, apikey, migrate, start];
+export const COMMANDS: readonly Command[] = [enqueue, get, tasks, cancel, retry, queues, queue, schedule, workers, dlq, apikey, migrate, start];
 
 const byName = new Map(COMMANDS.map((c) => [c.name, c]));
 
