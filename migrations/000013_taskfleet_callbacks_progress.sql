@@ -6,13 +6,18 @@
 -- (pgboss.create_queue: LIKE pgboss.job) get it too.
 ALTER TABLE pgboss.job ADD COLUMN IF NOT EXISTS progress jsonb;
 
+-- A failed attempt's progress is not kept: pg-boss records a failure by deleting the row and
+-- inserting it anew (retry or failed) with its own column list.
+--
 -- Callbacks: a task submitted with `callback` carries it at the top of its data (`data.callback`).
 -- When such a task ends — completed, failed (dead-lettered or not), cancelled (by the API, an
--- expiry, anything that moves its state) — this trigger inserts a `taskfleet.callback` delivery
--- task in the same transaction as the state change: the hand-off commits or rolls back with the
--- task's end, and a crash cannot lose it. The WHEN clause keeps it off the hot path: for a
--- completion without a callback no function runs and no trigger event is queued (an enum compare
--- and a jsonb top-level key test on the new row).
+-- expiry, anything that moves its state) — these triggers insert a `taskfleet.callback` delivery
+-- task in the same transaction as the end: the hand-off commits or rolls back with it, and a crash
+-- cannot lose it. Two triggers, because pg-boss ends a task in two ways: completions and
+-- cancellations UPDATE the row's state; failures (its fail(), expiry, heartbeat loss) DELETE the row
+-- and INSERT it again as `retry` or `failed` (plans.ts failJobsBody). The WHEN clauses keep them
+-- off the hot paths: for a completion without a callback, or an enqueued row, no function runs
+-- and no trigger event is queued (an enum compare, a jsonb top-level key test on the new row).
 -- The delivery takes its retry policy from the taskfleet.callback queue's row (synced from the task
 -- type in packages/core/src/tasks/callback.ts), like taskfleet's own insert (store/enqueue.ts). No
 -- NOTIFY: a NOTIFY inside the completing transaction would serialize its commits on PostgreSQL's
@@ -50,4 +55,13 @@ CREATE TRIGGER taskfleet_task_callback
   AFTER UPDATE OF state ON pgboss.job
   FOR EACH ROW
   WHEN (NEW.state IN ('completed', 'failed', 'cancelled') AND OLD.state IS DISTINCT FROM NEW.state AND NEW.data ? 'callback')
+  EXECUTE FUNCTION taskfleet.task_callback();
+
+-- A row inserted already ended: pg-boss's failure re-insert (and any other writer that inserts a
+-- finished task). Enqueued rows are `created` and fail the WHEN clause at its first test.
+DROP TRIGGER IF EXISTS taskfleet_task_callback_inserted ON pgboss.job;
+CREATE TRIGGER taskfleet_task_callback_inserted
+  AFTER INSERT ON pgboss.job
+  FOR EACH ROW
+  WHEN (NEW.state IN ('completed', 'failed', 'cancelled') AND NEW.data ? 'callback')
   EXECUTE FUNCTION taskfleet.task_callback();
