@@ -95,7 +95,9 @@ const forTask = (id: string) => received.filter((r) => r.headers['x-taskfleet-ta
 async function deliveredOnce(id: string): Promise<Received> {
   await waitFor(async () => (await deliveries(id)).some((d) => d.state === 'completed'), `callback of ${id} delivered`, 20_000).catch(
     async (err) => {
-      throw new Error(`${(err as Error).message}; deliveries: ${JSON.stringify(await deliveries(id))}; task: ${JSON.stringify(await view(id))}`);
+      throw new Error(
+        `${(err as Error).message}; deliveries: ${JSON.stringify(await deliveries(id))}; task: ${JSON.stringify(await view(id))}`,
+      );
     },
   );
   const got = forTask(id);
@@ -197,7 +199,12 @@ describe('the callback option at enqueue', () => {
     const problem = (await res.json()) as { errors: { field: string }[] };
     expect(problem.errors.map((e) => e.field)).toContain('callback.url');
     const batch = await api.request('/v1/queues/noop/tasks:batch', {
-      json: { tasks: [{ payload: {}, callback: { url: 'not a url' } }, { payload: {}, callback: { url: hook } }] },
+      json: {
+        tasks: [
+          { payload: {}, callback: { url: 'not a url' } },
+          { payload: {}, callback: { url: hook } },
+        ],
+      },
     });
     const result = (await batch.json()) as { results: { status: string; errors?: { field: string }[] }[] };
     expect(result.results[0]?.errors?.map((e) => e.field)).toContain('tasks[0].callback.url');
