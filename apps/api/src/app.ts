@@ -12,6 +12,7 @@ import {
   createQueueStatsExporter,
   healthRoutes,
   insertTasks,
+  inTransaction,
   type Logger,
   ping,
   metricsRoute,
@@ -24,6 +25,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Registry } from 'prom-client';
 import { GroupCommitter } from './enqueue/group-commit.ts';
 import type { AppEnv } from './env.ts';
+import { createLongPoll, type LongPoll } from './long-poll/index.ts';
 import { type ApiMetrics, createApiMetrics } from './metrics.ts';
 import { authenticate } from './middleware/auth.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
@@ -56,6 +58,8 @@ export interface Api {
   metrics: ApiMetrics;
   shedder: DepthShedder;
   queueStats: QueueStatsExporter;
+  /** Long-poll waiters; `release()` them when shutdown begins. */
+  longPoll: LongPoll;
 }
 
 export function createApi(deps: ApiDeps): Api {
@@ -83,6 +87,7 @@ export function createApi(deps: ApiDeps): Api {
   const queueStats = createQueueStatsExporter({ config, executeSql, registry: deps.metrics, logger, historySeconds: 3600 });
   queueStats.start();
   const stats = queueDepthCache(executeSql);
+  const longPoll = createLongPoll({ config, executeSql, logger });
 
   // PatternRouter: the routes' `:op{tasks:batch}`-style custom methods keep Hono's default (RegExpRouter)
   // from compiling them, and its fallback, TrieRouter, allocated ~2.8 KB per request (ingest profile).
@@ -97,8 +102,12 @@ export function createApi(deps: ApiDeps): Api {
     '/v1/*',
     rateLimit(config, () => metrics.shed.inc({ reason: 'rate_limit' })),
   );
-  app.route('/', enqueueRoutes({ config, executeSql, committer, metrics, shedder, wake: waker.wake, isDraining: deps.isDraining }));
-  app.route('/', taskReadRoutes({ config, executeSql }));
+  const transaction = <T>(work: Parameters<typeof inTransaction<T>>[1]) => inTransaction(boss, work);
+  app.route(
+    '/',
+    enqueueRoutes({ config, executeSql, committer, metrics, shedder, wake: waker.wake, transaction, isDraining: deps.isDraining }),
+  );
+  app.route('/', taskReadRoutes({ config, executeSql, waiters: longPoll.waiters }));
   app.route('/', taskOpsRoutes({ config, boss, executeSql, logger }));
   app.route('/', queueRoutes({ config, executeSql, stats, logger }));
   app.route('/', fleetRoutes({ executeSql, queueStats }));
@@ -119,7 +128,9 @@ export function createApi(deps: ApiDeps): Api {
     metrics,
     shedder,
     queueStats,
+    longPoll,
     close: async () => {
+      await longPoll.close();
       await closer.close();
       await waker.idle();
       await queueStats.stop();

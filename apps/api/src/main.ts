@@ -30,6 +30,7 @@ await runMain({
       // request, so first keep serving for API_SHUTDOWN_DELAY_MS with readyz red and every answer
       // closing its connection; only then stop accepting.
       draining = true;
+      api.longPoll.release();
       await scheduler.stop();
       server.endKeepAlive();
       await new Promise((r) => setTimeout(r, config.api.shutdownDelayMs));

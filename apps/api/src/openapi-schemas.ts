@@ -87,12 +87,24 @@ export const TaskSchema = z
       .openapi({ description: 'Where the fleet POSTs this view (signed) when the task ends; null: no callback' }),
     deadLetterQueue: z.string().nullable(),
     source: z.object({ queue: z.string(), id: z.uuid() }).nullable().openapi({ description: 'For a dead-lettered copy: where it failed' }),
+    dependsOn: z.array(z.object({ queue: z.string(), id: z.uuid() })).openapi({
+      description:
+        'The tasks this one waits for (enqueue `dependsOn`): `waiting` until all have completed; cancelled (the reason in `lastError`) if one fails, is dead-lettered or cancelled',
+    }),
     statusUrl: z.url(),
   })
   .openapi('Task');
 
 export const EnqueueReceiptSchema = z
-  .object({ id: z.uuid(), queue: z.string(), state: z.enum(['queued', 'scheduled']), statusUrl: z.url() })
+  .object({
+    id: z.uuid(),
+    queue: z.string(),
+    state: z.enum(['queued', 'scheduled', 'waiting', 'cancelled']).openapi({
+      description:
+        '`waiting` and `cancelled` only for tasks with `dependsOn` (cancelled: a dependency had already failed or was cancelled)',
+    }),
+    statusUrl: z.url(),
+  })
   .openapi('EnqueueReceipt');
 
 const BatchItemResultSchema = z

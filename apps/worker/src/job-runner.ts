@@ -7,6 +7,7 @@ import {
   type ClaimedJob,
   type Config,
   deferAttempt,
+  dependencyOutputs,
   executorOf,
   isTaskEnvelope,
   type Logger,
@@ -193,6 +194,7 @@ export class JobRunner {
       traceparent: ctx.traceparent,
       config,
       progress: (value) => (running.progress ??= new ProgressReporter(this.#d, running)).report(value),
+      dependencies: () => dependencyOutputs(executorOf(this.#d.boss), running.queue, job.id),
     });
     return new Promise((resolve, reject) => {
       running.abandon = (reason) => {

@@ -29,6 +29,8 @@ export interface Config {
     rateLimit: { perSecond: number; burst: number };
     shedReadyDepth: number;
     publicUrl: string | undefined;
+    /** Long-poll requests (`waitSeconds`) one replica holds at once; beyond: 503 + Retry-After. */
+    longPollMaxWaiters: number;
   };
   /** Modules with the deployment's own task types (TASK_MODULES). */
   taskModules: string[];
@@ -164,6 +166,7 @@ function configOf(v: Parsed): Config {
       rateLimit: { perSecond: v.API_RATE_LIMIT_PER_SECOND, burst: v.API_RATE_LIMIT_BURST },
       shedReadyDepth: v.API_SHED_READY_DEPTH,
       publicUrl: v.API_PUBLIC_URL,
+      longPollMaxWaiters: v.API_LONG_POLL_MAX_WAITERS,
     },
     taskModules: v.TASK_MODULES ?? [],
     worker: {

@@ -50,6 +50,8 @@ export interface TaskView<P = unknown> {
   deadLetterQueue: string | null;
   /** For a task in a dead-letter queue: where it failed. */
   source: { queue: string; id: string } | null;
+  /** The tasks this one waits for (enqueue `dependsOn`); it runs once all have completed. */
+  dependsOn: { queue: string; id: string }[];
   statusUrl: string;
 }
 
@@ -57,7 +59,8 @@ export interface TaskView<P = unknown> {
 export interface EnqueueReceipt {
   id: string;
   queue: string;
-  state: Extract<TaskState, 'queued' | 'scheduled'>;
+  /** `waiting` / `cancelled`: only for tasks with `dependsOn` (cancelled: a dependency already failed or was cancelled). */
+  state: Extract<TaskState, 'queued' | 'scheduled' | 'waiting' | 'cancelled'>;
   statusUrl: string;
 }
 

@@ -154,6 +154,12 @@ export const ENV_VARS = {
     60_000,
     'How often each API and worker replica fires the due recurring schedules (± 25 % jitter); a slot runs at most this late. 0 = this replica runs no scheduler.',
   ),
+  API_LONG_POLL_MAX_WAITERS: intVar(
+    1000,
+    0,
+    100_000,
+    'Long-poll requests (`GET …/tasks/{id}?waitSeconds=`) one API replica holds at once; beyond it new ones get 503 + Retry-After (0 = long-poll off: every one gets 503).',
+  ),
   API_PUBLIC_URL: optionalVar(z.url(), 'an http(s) URL', 'Base URL put in status links. Unset: taken from the request.'),
   WORKER_HOST: stringVar('0.0.0.0', 'a host name or IP address', 'Interface the worker health/metrics server listens on.'),
   WORKER_PORT: intVar(9464, 1, 65535, 'Port of the worker health/metrics server (`npm start` gives replica i the port WORKER_PORT+i).'),

@@ -52,6 +52,7 @@ export function toTaskView(row: TaskRow, base: string): TaskView {
     callback: row.data?.callback ? { url: row.data.callback.url } : null,
     deadLetterQueue: row.state === 'failed' && row.deadLetter ? row.deadLetter : null,
     source: row.sourceName && row.sourceId ? { queue: row.sourceName, id: row.sourceId } : null,
+    dependsOn: row.dependsOn ?? [],
     statusUrl: taskUrl(base, row.name, row.id),
   };
 }

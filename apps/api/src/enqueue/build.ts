@@ -38,6 +38,8 @@ export interface NewTask {
   scheduled: boolean;
   /** Set for a task with a dedup window (dedupe.ts). */
   dedupe?: DedupePlacement;
+  /** As submitted (dependencies.ts resolves them): the task waits for these. */
+  dependsOn?: string[];
 }
 
 export function idempotentTaskId(submitter: string | null, queue: string, key: string): string {
@@ -96,6 +98,7 @@ export function buildTask(input: {
   if (request.maxAttempts !== undefined) row.retryLimit = request.maxAttempts - 1;
   if (request.timeoutSeconds !== undefined) row.expireInSeconds = request.timeoutSeconds + EXPIRY_MARGIN_SECONDS;
   const task: NewTask = { queue, id, row, idempotencyKey, requestHash, scheduled };
+  if (request.dependsOn) task.dependsOn = request.dependsOn;
   if (request.dedupe)
     placeInWindow(task, { spec: request.dedupe, submitter: principal.id, windowStart: windowStart(request.dedupe.seconds, Date.now()) });
   return task;

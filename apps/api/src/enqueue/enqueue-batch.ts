@@ -11,6 +11,7 @@ import { problems } from '../problem.ts';
 import { taskUrl } from '../task-view.ts';
 import { buildTask, type NewTask, validTraceparent } from './build.ts';
 import { type DedupePlacement, settleDuplicate } from './dedupe.ts';
+import { insertDependentItems } from './enqueue-dependent.ts';
 import type { EnqueueDeps, EnqueueRequestInfo } from './enqueue-task.ts';
 import { insertDeduped } from './group-commit.ts';
 import { batchRequestSchema, validateTask, zodFieldErrors } from './schema.ts';
@@ -101,7 +102,9 @@ export async function enqueueBatch(input: EnqueueBatchInput, deps: EnqueueDeps):
   const { queue } = input;
   const def = requireTaskType(queue);
   const { results, built } = parseItems(input, def, deps.config.api.batchMaxTasks);
-  await insertItems(input, deps, built, results);
+  // Any item with dependsOn: the whole batch in one transaction (items may name earlier ones).
+  if (built.some((b) => b.task.dependsOn)) await insertDependentItems(input, deps, built, results);
+  else await insertItems(input, deps, built, results);
   const count = (s: BatchItemResult['status']) => results.filter((r) => r.status === s).length;
   const summary = {
     accepted: count('accepted'),

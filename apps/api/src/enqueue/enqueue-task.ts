@@ -11,6 +11,8 @@ import { problems } from '../problem.ts';
 import { taskUrl, toTaskView } from '../task-view.ts';
 import { buildTask, type NewTask, type Principal, validTraceparent } from './build.ts';
 import { type DedupePlacement, settleDuplicate } from './dedupe.ts';
+import type { Transaction } from './dependencies.ts';
+import { enqueueDependentTask } from './enqueue-dependent.ts';
 import { GroupCommitClosedError, type GroupCommitter, GroupCommitFullError, GroupCommitTimeoutError } from './group-commit.ts';
 import { IDEMPOTENCY_KEY, validateTask } from './schema.ts';
 
@@ -21,6 +23,8 @@ export interface EnqueueDeps {
   metrics: ApiMetrics;
   /** Wakes a queue's workers after its new tasks commit (store/wake.ts). */
   wake: Wake;
+  /** One transaction on one pooled connection: tasks with `dependsOn` (enqueue-dependent.ts). */
+  transaction: Transaction;
 }
 
 /** What an enqueue request brings besides its body. */
@@ -94,6 +98,7 @@ export async function enqueueTask(input: EnqueueTaskInput, deps: EnqueueDeps): P
   const { committer, executeSql, metrics } = deps;
   const { queue, baseUrl: base } = input;
   const task = buildOne(input);
+  if (task.dependsOn) return enqueueDependentTask(input, task, deps);
   const submit = (row: NewTask['row']) => committer.submit(queue, row).catch((err: unknown) => commitError(metrics, err));
   const accepted = (): EnqueueTaskResult => {
     metrics.countEnqueued(queue, 'accepted');

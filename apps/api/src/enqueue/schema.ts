@@ -5,6 +5,7 @@
 import { callbackOptionSchema, PRIORITY_NAMES, type TaskDefinition } from '@taskfleet/core';
 import { z } from 'zod';
 import type { FieldError } from '../problem.ts';
+import { dependsOnSchema } from './dependencies.ts';
 
 const MAX_DELAY_SECONDS = 365 * 24 * 3600;
 export const IDEMPOTENCY_KEY = z
@@ -40,6 +41,7 @@ export const taskOptionsSchema = z.strictObject({
       'At most one task per key and window (`seconds` long, aligned to the Unix epoch). throttle: the first task of the window stands, later requests answer 200 with it. debounce: the task runs at the end of the window with the content of the last request.',
     )
     .optional(),
+  dependsOn: dependsOnSchema.optional(),
 });
 
 export const enqueueRequestSchema = taskOptionsSchema.extend({ payload: z.unknown().optional() });

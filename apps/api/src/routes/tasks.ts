@@ -8,6 +8,8 @@ import { Hono } from 'hono';
 import { zodFieldErrors } from '../enqueue/schema.ts';
 import type { AppEnv } from '../env.ts';
 import { requireQueue, requireTaskId, UUID } from '../known-queues.ts';
+import { waitQuery, waitRoute } from '../long-poll/route.ts';
+import type { TaskWaiters } from '../long-poll/waiters.ts';
 import { canSee, hasScope, principalOf } from '../middleware/auth.ts';
 import { jsonResponse, problemResponses, QueueParams, TaskPageSchema, TaskParams, TaskSchema } from '../openapi-schemas.ts';
 import { problems } from '../problem.ts';
@@ -17,6 +19,8 @@ import { baseUrl } from './base-url.ts';
 export interface TaskReadDeps {
   config: Config;
   executeSql: ExecutePrepared;
+  /** Long-poll (`waitSeconds`): this replica's waiters. */
+  waiters: TaskWaiters;
 }
 
 const listQuery = z.strictObject({
@@ -38,9 +42,10 @@ export const taskReadOperations = [
     path: '/v1/queues/{queue}/tasks/{id}',
     tags: ['tasks'],
     summary: 'Task status',
-    description: 'State, priority, attempts, timestamps, payload, output, and the last error with the history of failed attempts.',
-    request: { params: TaskParams },
-    responses: { 200: jsonResponse('The task', TaskSchema), ...problemResponses(401, 404, 429, 503) },
+    description:
+      'State, priority, attempts, timestamps, payload, output, and the last error with the history of failed attempts. With `waitSeconds` (long-poll), the answer comes as soon as the task has ended (completed, failed, dead_lettered, cancelled) or when the wait is over, with its state then; `X-Wait-Outcome` says which (`ended`, `timeout`, `shutdown`).',
+    request: { params: TaskParams, query: waitQuery },
+    responses: { 200: waitRoute.okResponse(TaskSchema), ...problemResponses(401, 404, 422, 429, 503) },
   }),
   createRoute({
     operationId: 'listTasks',
@@ -69,6 +74,7 @@ function decodeCursor(cursor: string | undefined): { createdOn: string; id: stri
 
 /** queued and scheduled share a pg-boss state: ask the store for ready rows only, future ones only, or both. */
 function readyFilter(states: TaskState[]): boolean | undefined {
+  if (states.includes('waiting')) return undefined;
   if (states.includes('queued') && !states.includes('scheduled')) return true;
   if (!states.includes('queued') && states.includes('scheduled')) return false;
   return undefined;
@@ -82,6 +88,8 @@ export function taskReadRoutes(deps: TaskReadDeps): Hono<AppEnv> {
     const queue = c.req.param('queue');
     requireQueue(queue);
     const principal = principalOf(c);
+    const waitSeconds = waitRoute.seconds(c.req.query('waitSeconds'));
+    if (waitSeconds > 0) return waitRoute.answer(c, { ...deps, queue, id: requireTaskId(c.req.param('id')), waitSeconds });
     const row = await getTask(executeSql, queue, requireTaskId(c.req.param('id')));
     if (!row || !canSee(principal, row.data?.meta?.submitter))
       throw problems.notFound('No task with this id in this queue (or not visible to this API key).');

@@ -2,7 +2,7 @@
  * Handler contract: `(payload, ctx) => output`, typed from the task definition in packages/core.
  * `ctx.signal` aborts at the attempt's deadline and on shutdown; handlers pass it to I/O.
  */
-import type { Config, Logger, PayloadOf, ProgressValue, TaskDefinition } from '@taskfleet/core';
+import type { Config, DependencyOutput, Logger, PayloadOf, ProgressValue, TaskDefinition } from '@taskfleet/core';
 
 export interface TaskContext {
   queue: string;
@@ -23,6 +23,12 @@ export interface TaskContext {
    * to call often: writes are coalesced to at most one per second, the last value always written.
    */
   progress(value: ProgressValue): void;
+  /**
+   * The tasks this one depends on (enqueue `dependsOn`), each with its queue, id, state and output
+   * (all `completed`: a task runs only once its dependencies have). One query per call; [] for a
+   * task without dependencies.
+   */
+  dependencies(): Promise<DependencyOutput[]>;
 }
 
 export type Handler<D extends TaskDefinition> = (payload: PayloadOf<D>, ctx: TaskContext) => Promise<unknown>;

@@ -20,9 +20,12 @@
  * - keys.ts — API keys
  * - progress.ts — a running task's progress (ctx.progress)
  * - schedules.ts — recurring schedules and the scheduler tick's transaction
+ * - dependencies.ts — task dependencies: lock parents, link children, their outputs
+ * - task-waits.ts — long-poll: mark a task watched, check ended ones
  */
 export * from './claim.ts';
 export * from './enqueue.ts';
+export * from './dependencies.ts';
 export * from './executor.ts';
 export * from './wake.ts';
 export * from './failures.ts';
@@ -36,4 +39,5 @@ export * from './queues.ts';
 export * from './rescue.ts';
 export * from './schedules.ts';
 export * from './tasks.ts';
+export * from './task-waits.ts';
 export * from './queue-settings.ts';

@@ -17,3 +17,9 @@ export const NOTIFY_CHANNEL = notifyChannel();
 
 /** taskfleet's own channel for cancelling a running task (payload: `{"queue","id"}` JSON). */
 export const CANCEL_CHANNEL = 'taskfleet_cancel';
+
+/**
+ * taskfleet's channel for the end of a watched task (payload: its id), sent by migration 000014's
+ * trigger; the API's long-poll listens on it.
+ */
+export const TASK_END_CHANNEL = 'taskfleet_task_end';

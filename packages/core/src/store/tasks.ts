@@ -21,13 +21,20 @@ export interface TaskRow {
   groupId: string | null;
   /** What the handler last reported with ctx.progress() (migration 000013's column). */
   progress?: unknown;
+  /** pg-boss's flow flags (migration 000014): waiting for dependencies; someone waits for its end. */
+  blocked?: boolean;
+  blocking?: boolean;
+  /** The tasks it depends on (pg-boss's job_dependency edges). */
+  dependsOn?: { queue: string; id: string }[] | null;
   /** Only from listTasks: created_on with full precision, for the keyset cursor. */
   createdOnExact?: string;
 }
 
 const COLUMNS = `id, name, state, priority, data, retry_count AS "retryCount", retry_limit AS "retryLimit",
   start_after AS "startAfter", created_on AS "createdOn", started_on AS "startedOn", completed_on AS "completedOn",
-  output, dead_letter AS "deadLetter", source_name AS "sourceName", source_id AS "sourceId", group_id AS "groupId", progress`;
+  output, dead_letter AS "deadLetter", source_name AS "sourceName", source_id AS "sourceId", group_id AS "groupId", progress,
+  blocked, blocking, (SELECT json_agg(json_build_object('queue', d.parent_name, 'id', d.parent_id) ORDER BY d.parent_id)
+    FROM pgboss.job_dependency d WHERE d.child_name = job.name AND d.child_id = job.id) AS "dependsOn"`;
 
 export async function getTask(executeSql: ExecuteSql, queue: string, id: string): Promise<TaskRow | undefined> {
   const { rows } = await executeSql(`SELECT ${COLUMNS} FROM pgboss.job WHERE name = $1 AND id = $2`, [queue, id]);

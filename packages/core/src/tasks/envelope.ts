@@ -36,15 +36,27 @@ export function isTaskEnvelope(data: unknown): data is TaskEnvelope {
 
 /**
  * The public lifecycle of a task, derived from pg-boss's job state:
- * `scheduled` (waiting for runAt), `queued` (ready), `running`, `retrying` (waiting for a retry),
+ * `waiting` (for its dependencies to complete: `dependsOn`), `scheduled` (waiting for runAt),
+ * `queued` (ready), `running`, `retrying` (waiting for a retry),
  * `completed`, `failed` (no retries left, no dead-letter queue), `dead_lettered` (failed and copied
  * to the dead-letter queue), `cancelled`.
  */
-export const TASK_STATES = ['scheduled', 'queued', 'running', 'retrying', 'completed', 'failed', 'dead_lettered', 'cancelled'] as const;
+export const TASK_STATES = [
+  'waiting',
+  'scheduled',
+  'queued',
+  'running',
+  'retrying',
+  'completed',
+  'failed',
+  'dead_lettered',
+  'cancelled',
+] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
 /** pg-boss job states each public state covers (for listings by state). */
 export const PGBOSS_STATES_FOR: Record<TaskState, readonly string[]> = {
+  waiting: ['created'],
   scheduled: ['created'],
   queued: ['created'],
   running: ['active'],
@@ -55,9 +67,13 @@ export const PGBOSS_STATES_FOR: Record<TaskState, readonly string[]> = {
   cancelled: ['cancelled'],
 };
 
-export function taskState(job: { state: string; startAfter: Date; deadLetter?: string | null }, now = new Date()): TaskState {
+export function taskState(
+  job: { state: string; startAfter: Date; deadLetter?: string | null; blocked?: boolean },
+  now = new Date(),
+): TaskState {
   switch (job.state) {
     case 'created':
+      if (job.blocked) return 'waiting';
       return job.startAfter.getTime() > now.getTime() ? 'scheduled' : 'queued';
     case 'retry':
       return 'retrying';

@@ -1,0 +1,66 @@
+/**
+ * The answers for tasks with `dependsOn` (dependencies.ts stores them): a single enqueue answers
+ * 202 with its state (`waiting`, `queued`/`scheduled` when every dependency had completed,
+ * `cancelled` when one had failed or was cancelled), 200/409 for an idempotent repeat as usual; a
+ * batch that has any item with `dependsOn` is stored in one transaction, with a result per item.
+ */
+import type { BatchItemResult, EnqueueReceipt } from '@taskfleet/core';
+import { problems } from '../problem.ts';
+import { taskUrl, toTaskView } from '../task-view.ts';
+import type { NewTask } from './build.ts';
+import { type DependentItem, storeWithDependencies } from './dependencies.ts';
+import type { EnqueueDeps, EnqueueRequestInfo, EnqueueTaskResult } from './enqueue-task.ts';
+
+async function store(info: EnqueueRequestInfo, deps: EnqueueDeps, items: DependentItem[]) {
+  const { outcomes, wake } = await deps.transaction((executeSql) => storeWithDependencies(executeSql, info.queue, items, info.principal));
+  for (const queue of wake) deps.wake(queue);
+  return outcomes;
+}
+
+function receiptState(task: NewTask, outcome: 'waiting' | 'cancelled' | 'ready'): EnqueueReceipt['state'] {
+  if (outcome !== 'ready') return outcome;
+  return task.scheduled ? 'scheduled' : 'queued';
+}
+
+export async function enqueueDependentTask(info: EnqueueRequestInfo, task: NewTask, deps: EnqueueDeps): Promise<EnqueueTaskResult> {
+  const { queue, baseUrl: base } = info;
+  const item: DependentItem = { index: undefined, task };
+  const outcome = (await store(info, deps, [item])).get(item);
+  if (!outcome) throw new Error('no outcome for the stored task');
+  if (outcome.kind === 'invalid') throw problems.validation(outcome.errors);
+  if (outcome.kind === 'inserted') {
+    deps.metrics.countEnqueued(queue, 'accepted');
+    const statusUrl = taskUrl(base, queue, task.id);
+    return { status: 202, location: statusUrl, body: { id: task.id, queue, state: receiptState(task, outcome.outcome), statusUrl } };
+  }
+  if (!outcome.row) throw problems.unavailable('The task could not be stored; retry.');
+  if (outcome.row.data?.meta?.requestHash !== task.requestHash) {
+    throw problems.conflict('This idempotency key was already used for a different request.', { taskId: outcome.row.id });
+  }
+  deps.metrics.countEnqueued(queue, 'duplicate');
+  const view = toTaskView(outcome.row, base);
+  return { status: 200, location: view.statusUrl, body: view };
+}
+
+/** Store a batch's valid items (`built`, by index) in one transaction and record each one's result. */
+export async function insertDependentItems(
+  info: EnqueueRequestInfo,
+  deps: EnqueueDeps,
+  built: { index: number; task: NewTask }[],
+  results: BatchItemResult[],
+): Promise<void> {
+  const items: DependentItem[] = built.map((b) => ({ index: b.index, task: b.task }));
+  const outcomes = await store(info, deps, items);
+  for (const item of items) {
+    const index = item.index as number;
+    const outcome = outcomes.get(item);
+    const id = item.task.id;
+    const statusUrl = taskUrl(info.baseUrl, info.queue, id);
+    if (!outcome || outcome.kind === 'invalid') results[index] = { index, status: 'invalid', errors: outcome?.errors ?? [] };
+    else if (outcome.kind === 'inserted') results[index] = { index, status: 'accepted', id, statusUrl };
+    else {
+      const conflict = outcome.row && outcome.row.data?.meta?.requestHash !== item.task.requestHash;
+      results[index] = { index, status: conflict ? 'conflict' : 'duplicate', id, statusUrl };
+    }
+  }
+}
