@@ -41,6 +41,8 @@ export interface EnqueueOptions {
   group?: string;
   /** A dedup window: throttle keeps the window's first task, debounce runs its last one. Replaces the generated idempotency key. */
   dedupe?: { key: string; seconds: number; mode?: 'throttle' | 'debounce' };
+  /** POST the task's view (signed) to this http(s) URL when the task ends: completed, dead-lettered or cancelled. */
+  callback?: { url: string };
 }
 
 /** What enqueue answers: the task's id, state and status URL (a repeated idempotency key answers the full task). */
@@ -224,6 +226,7 @@ const taskBody = (payload: unknown, o: EnqueueOptions = {}) => ({
   ...(o.group !== undefined ? { group: o.group } : {}),
   // A dedupe key identifies the task itself; an explicit idempotency key beside it is refused by the API.
   ...(o.dedupe ? { dedupe: o.dedupe } : {}),
+  ...(o.callback ? { callback: o.callback } : {}),
   ...(o.dedupe && !o.idempotencyKey ? {} : { idempotencyKey: o.idempotencyKey ?? crypto.randomUUID() }),
 });
 

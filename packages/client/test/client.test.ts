@@ -44,6 +44,8 @@ describe('@taskfleet/client', () => {
     const task = await client.enqueue('noop', { echo: { n: 1 } }, { priority: 'high', delaySeconds: 600 });
     expect(task).toMatchObject({ queue: 'noop', state: 'scheduled' });
     expect(await client.get('noop', task.id)).toMatchObject({ id: task.id, priority: 'high', payload: { echo: { n: 1 } } });
+    const hooked = await client.enqueue('noop', {}, { delaySeconds: 600, callback: { url: 'https://example.com/done' } });
+    expect(await client.get('noop', hooked.id)).toMatchObject({ callback: { url: 'https://example.com/done' }, progress: null });
     const again = await client.enqueue('noop', { echo: { n: 1 } }, { idempotencyKey: 'same-key' });
     expect((await client.enqueue('noop', { echo: { n: 1 } }, { idempotencyKey: 'same-key' })).id).toBe(again.id);
     const list = await client.list('noop', { state: ['scheduled'], limit: 10 });
