@@ -146,6 +146,17 @@ describe('dashboard (Chromium)', () => {
     await page.close();
   });
 
+  it("shows a task's progress and callback URL", { timeout: 60_000 }, async () => {
+    const [id] = (await enqueue(db, 'noop', [{ payload: { progress: { values: [42] } } }])) as [string];
+    await waitFor(async () => (await states(db, [id])).get(id) === 'completed', 'the task completed');
+    const page = await open(keys.admin);
+    await page.goto(`${server.url}/ui#/task/noop/${id}`);
+    await expect.poll(() => page.getByTestId('progress').textContent()).toBe(' 42 %');
+    expect(await page.locator('[data-testid="progress"] progress').getAttribute('value')).toBe('42');
+    expect(await page.getByTestId('callback').textContent()).toBe('—');
+    await page.close();
+  });
+
   it('keeps the page of the newest route when an earlier one answers later', { timeout: 60_000 }, async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));

@@ -478,6 +478,18 @@ async function taskPage(queue, id) {
       h('dd', {}, t.priority),
       h('dt', {}, 'attempts'),
       h('dd', { 'data-testid': 'attempts' }, `${t.attempts} of ${t.maxAttempts}`),
+      h('dt', {}, 'progress'),
+      h(
+        'dd',
+        { 'data-testid': 'progress' },
+        typeof t.progress === 'number'
+          ? [h('progress', { max: 100, value: t.progress }), ` ${t.progress} %`]
+          : t.progress
+            ? JSON.stringify(t.progress)
+            : '—',
+      ),
+      h('dt', {}, 'callback'),
+      h('dd', { 'data-testid': 'callback' }, t.callback ? t.callback.url : '—'),
       h('dt', {}, 'idempotency key'),
       h('dd', {}, t.idempotencyKey ?? '—'),
       h('dt', {}, 'dead-letter'),
