@@ -12,6 +12,7 @@ const FILES: Record<string, { body: string; type: string }> = {
   'index.html': { body: readFileSync(new URL('index.html', dir), 'utf8'), type: 'text/html; charset=utf-8' },
   'app.js': { body: readFileSync(new URL('app.js', dir), 'utf8'), type: 'text/javascript; charset=utf-8' },
   'style.css': { body: readFileSync(new URL('style.css', dir), 'utf8'), type: 'text/css; charset=utf-8' },
+  'schedules.js': { body: readFileSync(new URL('schedules.js', dir), 'utf8'), type: 'text/javascript; charset=utf-8' },
 };
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
@@ -28,6 +29,6 @@ export function uiRoutes(): Hono<AppEnv> {
   };
   app.get('/ui', () => serve('index.html'));
   app.get('/ui/', () => serve('index.html'));
-  app.get('/ui/:file{app\\.js|style\\.css}', (c) => serve(c.req.param('file')));
+  app.get('/ui/:file{app\\.js|schedules\\.js|style\\.css}', (c) => serve(c.req.param('file')));
   return app;
 }

@@ -1,5 +1,7 @@
 // taskfleet dashboard: plain ES modules, no build step. Every number comes from the public API with
 // the key the user typed (kept in sessionStorage for this tab); read-only keys see actions disabled.
+import { schedulesPage } from './schedules.js';
+
 const $main = document.getElementById('main');
 const $crumbs = document.getElementById('crumbs');
 const $who = document.getElementById('who');
@@ -518,6 +520,8 @@ async function route() {
   try {
     if (parts[0] === 'queue' && parts[1]) await queuePage(parts[1], new URLSearchParams(query));
     else if (parts[0] === 'task' && parts[1] && parts[2]) await taskPage(parts[1], parts[2]);
+    else if (parts[0] === 'schedules')
+      await schedulesPage({ h, api, can, fmtTime, json, setCrumbs, showError, $main, current: () => mine === view, refresh: route });
     else {
       await overview();
       if (mine === view) timer = setInterval(() => overview().catch(showError), 5000);
