@@ -181,6 +181,8 @@ describe('queues', () => {
       'http.request.dead',
       'noop',
       'noop.dead',
+      'taskfleet.callback',
+      'taskfleet.callback.dead',
       'test.ledger',
       'test.ledger.dead',
     ]);

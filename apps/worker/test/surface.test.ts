@@ -45,7 +45,7 @@ describe('worker surface', () => {
     );
     try {
       expect(() => createWorker({ config, boss, logger: db.logger, metrics: createMetricsRegistry('worker') })).toThrow(
-        /WORKER_DB_POOL_SIZE=3 is too small for 2 queue\(s\): a replica needs at least 6 connections/,
+        /WORKER_DB_POOL_SIZE=3 is too small for 3 queue\(s\): a replica needs at least 7 connections/,
       );
       expect(() =>
         createWorker({ config: db.config({ WORKER_QUEUES: 'nope' }), boss, logger: db.logger, metrics: createMetricsRegistry('worker') }),
