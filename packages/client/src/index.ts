@@ -11,16 +11,7 @@
  */
 import { SCHEDULE_ROUTES, type ScheduleClient, scheduleClient } from './schedules.ts';
 import { transportMessage } from './transport-errors.ts';
-import type {
-  BatchResult,
-  PayloadInputOf,
-  PriorityName,
-  Problem,
-  TaskMap,
-  TaskName,
-  TaskState,
-  TaskView,
-} from '@taskfleet/core';
+import type { BatchResult, PayloadInputOf, PriorityName, Problem, TaskMap, TaskName, TaskState, TaskView } from '@taskfleet/core';
 
 export type { BatchResult, FieldError, Problem, TaskState } from '@taskfleet/core';
 export type Priority = PriorityName;

@@ -15,7 +15,21 @@ import { cancel, retry } from './task-actions.ts';
 import { tasks } from './tasks.ts';
 import { workers } from './workers.ts';
 
-export const COMMANDS: readonly Command[] = [enqueue, get, tasks, cancel, retry, queues, queue, schedule, workers, dlq, apikey, migrate, start];
+export const COMMANDS: readonly Command[] = [
+  enqueue,
+  get,
+  tasks,
+  cancel,
+  retry,
+  queues,
+  queue,
+  schedule,
+  workers,
+  dlq,
+  apikey,
+  migrate,
+  start,
+];
 
 const byName = new Map(COMMANDS.map((c) => [c.name, c]));
 
