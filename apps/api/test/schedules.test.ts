@@ -3,6 +3,7 @@
  * rules of tasks (submit to set, read to see others', admin to change others').
  */
 import type { ScheduleView } from '@taskfleet/core';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../../../test-support/api.ts';
 import { useTestDatabase } from '../../../test-support/database.ts';
@@ -92,6 +93,44 @@ describe('PUT/GET/DELETE /v1/schedules/{name}', () => {
     expect(badName.status).toBe(422);
     expect((await fieldsOf(badName)).map((e) => e.field)).toEqual(['name']);
     expect((await api.request('/v1/schedules/bad')).status).toBe(404);
+  });
+
+  it('answers any name and body below 500: a schedule as sent, or a problem naming the field', { timeout: 60_000 }, async () => {
+    const text = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 30 }),
+      fc.constantFrom(
+        '* * * * *',
+        '*/5 1-3 * jan mon',
+        '0 0 31 2 *',
+        "'; DROP TABLE x; --",
+        '\u0000',
+        'UTC',
+        'Europe/Berlin',
+        'noop',
+        'http.request',
+      ),
+    );
+    const value = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.dictionary(text, text, { maxKeys: 3 }));
+    const body = fc.oneof(
+      value,
+      fc.record(
+        { queue: value, cron: value, timezone: value, payload: value, priority: value, maxAttempts: value, group: value },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(text, body, async (name, b) => {
+        const res = await api.request(`/v1/schedules/${encodeURIComponent(name)}`, { method: 'PUT', json: b });
+        expect(res.status).toBeLessThan(500);
+        if (res.status >= 400) {
+          const problem = (await res.json()) as { status: number; errors?: { field: string }[] };
+          expect(problem.status).toBe(res.status);
+          if (res.status === 422) expect(problem.errors?.length).toBeGreaterThan(0);
+        } else expect([200, 201]).toContain(res.status);
+      }),
+      { numRuns: 300 },
+    );
+    await db.query('DELETE FROM taskfleet.schedules');
   });
 
   it('follows the task scopes: submit sets its own, read sees all, admin changes others', async () => {
