@@ -96,7 +96,19 @@ function slotGauges(registry: Registry, slots: Slots, queues: string[]): void {
   });
 }
 
+/** ctx.progress() statements (rate-limited per task: at most one per second plus the last value). */
+function observeProgress(registry: Registry, events: WorkerEvents): void {
+  const writes = new Counter({
+    name: METRICS.progressWrites,
+    help: 'Task progress writes (ctx.progress, at most one per task per second plus the last value)',
+    labelNames: labels,
+    registers: [registry],
+  });
+  events.on('job:progress', (e) => writes.inc({ queue: e.queue }));
+}
+
 export function observeWorker(registry: Registry, events: WorkerEvents, slots: Slots, queues: string[]): void {
+  observeProgress(registry, events);
   const { started, completed, failed, deferred, rescued, retried, dead, run, wait, fetchErrors, abandoned } = jobSeries(registry);
   slotGauges(registry, slots, queues);
   for (const q of queues) {

@@ -74,6 +74,13 @@ describe('ctx.progress', () => {
     expect(writes.get(id)).toBeLessThanOrEqual(2);
   });
 
+  it('counts the writes in taskfleet_task_progress_writes_total{queue}', async () => {
+    const metric = await worker.metrics.getSingleMetric('taskfleet_task_progress_writes_total')?.get();
+    const noop = metric?.values.find((v) => v.labels.queue === 'noop')?.value;
+    expect(noop).toBe([...writes.values()].reduce((a, b) => a + b, 0));
+    expect(noop).toBeGreaterThan(0);
+  });
+
   it('a task that reports nothing shows progress null', async () => {
     const id = await submit({});
     expect(await waitFor(finished(id), 'the task finished')).toMatchObject({ state: 'completed', progress: null });

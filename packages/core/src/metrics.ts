@@ -27,6 +27,7 @@ export const METRICS = {
   jobsActive: `${METRIC_PREFIX}jobs_active`,
   workerSlots: `${METRIC_PREFIX}worker_slots`,
   fetchErrors: `${METRIC_PREFIX}fetch_errors_total`,
+  progressWrites: `${METRIC_PREFIX}task_progress_writes_total`,
   /** Queue gauges */
   queueDepth: `${METRIC_PREFIX}queue_depth`,
   queueOldestReadyAge: `${METRIC_PREFIX}queue_oldest_ready_age_seconds`,
