@@ -178,6 +178,18 @@ describe('taskfleet CLI', () => {
     expect((await cli(['enqueue', 'noop', '{}', '--debounce'])).code).toBe(EXIT.usage);
   });
 
+  it('enqueues with a callback URL and shows it with get (no progress line before any is reported)', async () => {
+    const sent = JSON.parse(
+      (await cli(['enqueue', 'noop', '{}', '--delay', '600', '--callback', 'https://example.com/done', '--json'])).stdout,
+    );
+    const shown = await cli(['get', 'noop', sent.id]);
+    expect(shown.stdout).toContain('callback: https://example.com/done');
+    expect(shown.stdout).not.toContain('progress:');
+    const bad = await cli(['enqueue', 'noop', '{}', '--callback', 'ftp://example.com']);
+    expect(bad.code).toBe(EXIT.refused);
+    expect(bad.stderr).toMatch(/callback\.url/);
+  });
+
   it('maps failures to exit codes', async () => {
     expect((await cli(['get', 'noop', '00000000-0000-7000-8000-000000000000'])).code).toBe(EXIT.notFound);
     const refused = await cli(['enqueue', 'noop', '{"sleepMs":-1}']);

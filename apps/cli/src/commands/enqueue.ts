@@ -16,6 +16,7 @@ const options = {
   dedupe: { type: 'string' },
   'dedupe-seconds': { type: 'string' },
   debounce: { type: 'boolean', default: false },
+  callback: { type: 'string' },
   wait: { type: 'boolean', default: false },
   'wait-timeout': { type: 'string' },
 } as const;
@@ -29,6 +30,7 @@ function enqueueOptions(values: Values<typeof options>): EnqueueOptions {
     ...(values.timeout !== undefined ? { timeoutSeconds: int('timeout', values.timeout) as number } : {}),
     ...(values['idempotency-key'] ? { idempotencyKey: values['idempotency-key'] } : {}),
     ...dedupeOption(values),
+    ...(values.callback ? { callback: { url: values.callback } } : {}),
   };
 }
 
@@ -53,6 +55,7 @@ export const enqueue = apiCommand({
   --idempotency-key KEY   (generated when omitted; retries reuse it)
   --dedupe KEY --dedupe-seconds N [--debounce]
                           one task per key and window: the first (throttle) or the last (debounce)
+  --callback URL          POST the task's view (signed) to URL when it ends
   --wait [--wait-timeout SECONDS]   wait for a final state; exit 1 unless completed
 
 ${GLOBAL_HELP}`,

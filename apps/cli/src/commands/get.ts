@@ -17,6 +17,8 @@ export const get = apiCommand({
         taskLine(task),
         `priority ${task.priority}; created ${task.createdAt}; due ${task.runAt}; started ${task.startedAt ?? '-'}; finished ${task.finishedAt ?? '-'}`,
         `payload: ${JSON.stringify(task.payload)}`,
+        ...(task.progress !== null ? [`progress: ${JSON.stringify(task.progress)}`] : []),
+        ...(task.callback ? [`callback: ${task.callback.url}`] : []),
         ...(task.output !== null ? [`output: ${JSON.stringify(task.output)}`] : []),
         ...(task.lastError ? [`error: ${JSON.stringify(task.lastError)}`] : []),
       ].join('\n'),
