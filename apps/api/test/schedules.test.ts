@@ -74,6 +74,7 @@ describe('PUT/GET/DELETE /v1/schedules/{name}', () => {
     const cases: [unknown, string[]][] = [
       [{ queue: 'nope', cron: '* * * * *', payload: {} }, ['queue']],
       [{ queue: 'noop.dead', cron: '* * * * *', payload: {} }, ['queue']],
+      [{ queue: 'taskfleet.callback', cron: '* * * * *', payload: {} }, ['queue']],
       [{ queue: 'noop', cron: '* * * *', payload: {} }, ['cron']],
       [{ queue: 'noop', cron: '61 * * * *', payload: {} }, ['cron']],
       [{ queue: 'noop', cron: '* * * * *', timezone: 'Mars/Olympus', payload: {} }, ['timezone']],

@@ -49,13 +49,17 @@ export function validateSchedule(body: unknown): { ok: true; value: ScheduleInpu
   if (!parsed.success) return { ok: false, errors: zodFieldErrors(parsed.error) };
   const { queue, cron, timezone = 'UTC', payload, ...given } = parsed.data;
   const errors: FieldError[] = [];
-  const def = getTaskDefinition(queue);
+  // The queues enqueue takes (known-queues.ts requireTaskType), named as a body field here.
+  const found = getTaskDefinition(queue);
+  const def = found?.internal ? undefined : found;
   if (!def) {
     errors.push({
       field: 'queue',
-      message: knownQueue(queue)
-        ? 'is a dead-letter queue; tasks cannot be submitted to it'
-        : `there is no task queue named ${JSON.stringify(queue)}`,
+      message: found
+        ? 'is an internal queue: the fleet makes its tasks'
+        : knownQueue(queue)
+          ? 'is a dead-letter queue; tasks cannot be submitted to it'
+          : `there is no task queue named ${JSON.stringify(queue)}`,
     });
   }
   const zoneOk = isValidTimezone(timezone);
