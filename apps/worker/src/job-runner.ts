@@ -193,7 +193,10 @@ export class JobRunner {
       },
       traceparent: ctx.traceparent,
       config,
-      progress: (value) => (running.progress ??= new ProgressReporter(this.#d, running)).report(value),
+      progress: (value) => {
+        running.progress ??= new ProgressReporter(this.#d, running);
+        running.progress.report(value);
+      },
       dependencies: () => dependencyOutputs(executorOf(this.#d.boss), running.queue, job.id),
     });
     return new Promise((resolve, reject) => {
