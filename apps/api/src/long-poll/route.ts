@@ -5,6 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { Config } from '@taskfleet/core';
+import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { canSee, principalOf } from '../middleware/auth.ts';
@@ -29,6 +30,21 @@ export const waitQuery = z.object({
 });
 
 const OUTCOME_HEADER = 'X-Wait-Outcome';
+
+/**
+ * Aborts when the client goes away before its answer. Under @hono/node-server from Node's own
+ * response ('close' before it finished): `c.req.raw.signal` would build a web Request (headers
+ * copied, its own AbortController) per waiter, most of a waiter's memory.
+ */
+function clientGone(c: Context<AppEnv>): AbortSignal {
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  if (!outgoing) return c.req.raw.signal;
+  const controller = new AbortController();
+  outgoing.once('close', () => {
+    if (!outgoing.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
 
 export const waitRoute = {
   /** The 200 answer: the task, and the wait's outcome header. */
@@ -60,7 +76,7 @@ export const waitRoute = {
     args: { config: Config; waiters: TaskWaiters; queue: string; id: string; waitSeconds: number },
   ): Promise<Response> {
     const principal = principalOf(c);
-    const result = await args.waiters.wait(args.queue, args.id, args.waitSeconds, c.req.raw.signal, (row) =>
+    const result = await args.waiters.wait(args.queue, args.id, args.waitSeconds, clientGone(c), (row) =>
       canSee(principal, row.data?.meta?.submitter),
     );
     if (!result) throw problems.notFound('No task with this id in this queue (or not visible to this API key).');

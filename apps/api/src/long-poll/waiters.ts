@@ -6,7 +6,7 @@
  * waiter of that task. While LISTEN is down, one shared re-check (every `fallbackIntervalMs`, one
  * statement for all waited-for ids) stands in for it. At most `maxWaiters` at once: beyond, 503.
  */
-import { endedTaskIds, type ExecuteSql, getTask, isEndedState, type Logger, type TaskRow, watchTask } from '@taskfleet/core';
+import { endedTaskIds, type ExecuteSql, getTask, getTasks, isEndedState, type Logger, type TaskRow, watchTask } from '@taskfleet/core';
 import { problems } from '../problem.ts';
 
 /** Why a wait ended: the task ended, the wait ran out, or the replica is shutting down. */
@@ -33,6 +33,8 @@ export interface TaskWaitersOptions {
 export class TaskWaiters {
   readonly #o: TaskWaitersOptions;
   readonly #byId = new Map<string, Set<Waiter>>();
+  /** Ends announced and not yet read. */
+  readonly #ended = new Set<string>();
   #count = 0;
   #listening = false;
   #closing = false;
@@ -55,18 +57,34 @@ export class TaskWaiters {
     this.#scheduleSweep();
   }
 
-  /** A watched task ended (NOTIFY): read it once and answer its waiters. */
+  /**
+   * A watched task ended (NOTIFY): read it once and answer its waiters. The ends that arrive
+   * together (a worker completes a batch) are read together, in one statement per queue.
+   */
   ended(id: string): void {
-    const waiters = this.#byId.get(id);
-    const first = waiters?.values().next().value;
-    if (!first) return;
-    getTask(this.#o.executeSql, first.queue, id).then(
-      (row) => {
-        for (const w of this.#byId.get(id) ?? []) w.settle('ended', row);
-      },
-      (err: unknown) =>
-        this.#o.logger.warn({ err, queue: first.queue, taskId: id }, 'long-poll read failed; waiters answer at their timeout'),
-    );
+    if (!this.#byId.has(id)) return;
+    this.#ended.add(id);
+    if (this.#ended.size === 1) setImmediate(() => void this.#readEnded());
+  }
+
+  async #readEnded(): Promise<void> {
+    const byQueue = new Map<string, string[]>();
+    for (const id of this.#ended) {
+      const first = this.#byId.get(id)?.values().next().value;
+      if (!first) continue;
+      const ids = byQueue.get(first.queue);
+      if (ids) ids.push(id);
+      else byQueue.set(first.queue, [id]);
+    }
+    this.#ended.clear();
+    for (const [queue, ids] of byQueue) {
+      try {
+        const rows = await getTasks(this.#o.executeSql, queue, ids);
+        for (const [id, row] of rows) for (const w of this.#byId.get(id) ?? []) w.settle('ended', row);
+      } catch (err) {
+        this.#o.logger.warn({ err, queue, tasks: ids.length }, 'long-poll read failed; those waiters answer at their timeout');
+      }
+    }
   }
 
   /**
