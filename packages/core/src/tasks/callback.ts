@@ -14,9 +14,13 @@ import { defineTask } from './define.ts';
 export const CALLBACK_TASK_NAME = 'taskfleet.callback';
 
 /** The `callback` option of an enqueue request. */
-export const callbackOptionSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: 'must be an absolute http:// or https:// URL' }).max(2048),
-});
+export const callbackOptionSchema = z
+  .strictObject({
+    url: z.url({ protocol: /^https?$/, error: 'must be an absolute http:// or https:// URL' }).max(2048),
+  })
+  .describe(
+    'When the task ends (completed, failed or dead-lettered, cancelled), POST its view (the JSON of GET …/tasks/{id}) to `url`: signed like http.request (X-Taskfleet-Signature), with X-Taskfleet-Task-Id, X-Taskfleet-Queue and X-Taskfleet-Event; retried with backoff, at least once; failed deliveries end in taskfleet.callback.dead.',
+  );
 export type TaskCallback = z.output<typeof callbackOptionSchema>;
 
 /** The pg-boss state a task ended in, as the trigger records it. */
