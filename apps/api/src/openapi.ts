@@ -12,7 +12,6 @@ import { fleetOperations } from './routes/fleet.ts';
 import { probeOperations } from './routes/probes.ts';
 import { queueOperations } from './routes/queues.ts';
 import { scheduleOperations } from './routes/schedules.ts';
-import { scheduleOperations } from './routes/schedules.ts';
 import { taskOpsOperations } from './routes/task-ops.ts';
 import { taskReadOperations } from './routes/tasks.ts';
 
@@ -20,7 +19,6 @@ const TAGS = [
   { name: 'tasks', description: 'Enqueue tasks (per task type), follow them, cancel and retry them' },
   { name: 'dead-letter', description: 'Tasks that failed their last attempt, kept in `<type>.dead` queues' },
   { name: 'queues', description: 'Queue depths by state' },
-  { name: 'schedules', description: 'Recurring schedules: one task per cron slot, fleet-wide' },
   { name: 'schedules', description: 'Recurring schedules: one task per cron slot, fleet-wide' },
   { name: 'fleet', description: 'The calling key, the worker replicas, and statistics for dashboards' },
   { name: 'operations', description: 'Probes and metrics, without authentication' },
@@ -35,7 +33,6 @@ export function openApiOperations(): RouteConfig[] {
     ...taskReadOperations,
     ...taskOpsOperations,
     ...queueOperations,
-    ...scheduleOperations,
     ...scheduleOperations,
     ...fleetOperations,
     ...probeOperations,
