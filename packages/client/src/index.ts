@@ -11,11 +11,13 @@
  */
 import { SCHEDULE_ROUTES, type ScheduleClient, scheduleClient } from './schedules.ts';
 import { transportMessage } from './transport-errors.ts';
+import { type WaitForOptions, waitForTask } from './wait-for.ts';
 import type { BatchResult, PayloadInputOf, PriorityName, Problem, TaskMap, TaskName, TaskState, TaskView } from '@taskfleet/core';
 
 export type { BatchResult, FieldError, Problem, TaskState } from '@taskfleet/core';
 export type Priority = PriorityName;
 export type { Schedule, ScheduleClient, ScheduleInput } from './schedules.ts';
+export type { WaitForOptions } from './wait-for.ts';
 /** A task as the API shows it (the `TaskView` wire shape of packages/core). */
 export type Task<P = unknown> = TaskView<P>;
 
@@ -34,6 +36,8 @@ export interface EnqueueOptions {
   dedupe?: { key: string; seconds: number; mode?: 'throttle' | 'debounce' };
   /** POST the task's view (signed) to this http(s) URL when the task ends: completed, dead-lettered or cancelled. */
   callback?: { url: string };
+  /** Run only once these tasks (ids, any queue) have completed; cancelled if one fails or is cancelled. */
+  dependsOn?: string[];
 }
 
 /** What enqueue answers: the task's id, state and status URL (a repeated idempotency key answers the full task). */
@@ -144,13 +148,11 @@ export interface TaskfleetClient {
   whoami(): Promise<{ name: string; scopes: string[] }>;
   /** Worker replicas seen in the last 30 s. */
   workers(): Promise<{ workers: WorkerInfo[]; totals: { replicas: number; slots: number; active: number } }>;
-  /** Poll until the task reaches a final state (completed, dead_lettered, failed, cancelled). */
-  waitFor(queue: string, id: string, options?: { timeoutMs?: number; intervalMs?: number }): Promise<Task>;
+  /** Until the task has ended (completed, dead_lettered, failed, cancelled), by long-poll (wait-for.ts). */
+  waitFor(queue: string, id: string, options?: WaitForOptions): Promise<Task>;
   /** Recurring schedules: `client.schedules.set/get/list/delete` (schedules.ts). */
   schedules: ScheduleClient;
 }
-
-const FINAL: TaskState[] = ['completed', 'dead_lettered', 'failed', 'cancelled'];
 
 type Call = <T>(method: string, path: string, body?: unknown, opts?: { retryTransport?: boolean }) => Promise<T>;
 
@@ -218,6 +220,7 @@ const taskBody = (payload: unknown, o: EnqueueOptions = {}) => ({
   // A dedupe key identifies the task itself; an explicit idempotency key beside it is refused by the API.
   ...(o.dedupe ? { dedupe: o.dedupe } : {}),
   ...(o.callback ? { callback: o.callback } : {}),
+  ...(o.dependsOn ? { dependsOn: o.dependsOn } : {}),
   ...(o.dedupe && !o.idempotencyKey ? {} : { idempotencyKey: o.idempotencyKey ?? crypto.randomUUID() }),
 });
 
@@ -254,15 +257,14 @@ export function createClient(options: ClientOptions): TaskfleetClient {
     whoami: () => call('GET', '/v1/me'),
     workers: () => call('GET', '/v1/workers'),
     schedules: scheduleClient(call),
-    async waitFor(queue, id, o = {}) {
-      const deadline = Date.now() + (o.timeoutMs ?? 60_000);
-      for (;;) {
-        const task = await client.get(queue, id);
-        if (FINAL.includes(task.state)) return task;
-        if (Date.now() > deadline) throw new TaskfleetError(`task ${id} still ${task.state} after ${o.timeoutMs ?? 60_000} ms`, 0);
-        await sleep(o.intervalMs ?? 250);
-      }
-    },
+    waitFor: (queue, id, o = {}) =>
+      waitForTask(
+        (path) => call('GET', path),
+        `/v1/queues/${seg(queue)}/tasks/${seg(id)}`,
+        o,
+        options.timeoutMs ?? 30_000,
+        (state, ms) => new TaskfleetError(`task ${id} still ${state} after ${ms} ms`, 0),
+      ),
   };
   return client;
 }

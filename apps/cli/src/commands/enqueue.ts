@@ -17,6 +17,7 @@ const options = {
   'dedupe-seconds': { type: 'string' },
   debounce: { type: 'boolean', default: false },
   callback: { type: 'string' },
+  'depends-on': { type: 'string' },
   wait: { type: 'boolean', default: false },
   'wait-timeout': { type: 'string' },
 } as const;
@@ -31,6 +32,7 @@ function enqueueOptions(values: Values<typeof options>): EnqueueOptions {
     ...(values['idempotency-key'] ? { idempotencyKey: values['idempotency-key'] } : {}),
     ...dedupeOption(values),
     ...(values.callback ? { callback: { url: values.callback } } : {}),
+    ...(values['depends-on'] ? { dependsOn: values['depends-on'].split(',').map((s) => s.trim()) } : {}),
   };
 }
 
@@ -56,6 +58,7 @@ export const enqueue = apiCommand({
   --dedupe KEY --dedupe-seconds N [--debounce]
                           one task per key and window: the first (throttle) or the last (debounce)
   --callback URL          POST the task's view (signed) to URL when it ends
+  --depends-on ID[,ID…]   run once these tasks have completed (cancelled if one fails)
   --wait [--wait-timeout SECONDS]   wait for a final state; exit 1 unless completed
 
 ${GLOBAL_HELP}`,
