@@ -2,7 +2,7 @@
  * Task dependencies end to end: the API (in process, real PostgreSQL) takes `dependsOn`, a real
  * worker runs the tasks; migration 000014's triggers release or cancel the dependents.
  */
-import { noopTask } from '@taskfleet/core';
+import { NOTIFY_CHANNEL, noopTask } from '@taskfleet/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../../../test-support/api.ts';
 import { useTestDatabase } from '../../../test-support/database.ts';
@@ -123,6 +123,49 @@ describe('task dependencies', () => {
     expect((await view(child)).output).toEqual({
       dependencies: [{ queue: 'noop', id: parent, state: 'completed', output: { echo: 'parent' } }],
     });
+  });
+
+  it('cancels a diamond (A → B, A → C, B → C) when A is cancelled, and runs it in order when A completes', async () => {
+    const diamond = async () => {
+      const a = await submit({ payload: { sleepMs: 200 } });
+      const b = await submit({ payload: {}, dependsOn: [a.body.id] });
+      const c = await submit({ payload: {}, dependsOn: [a.body.id, b.body.id] });
+      return [a.body.id, b.body.id, c.body.id] as const;
+    };
+    const [a1, b1, c1] = await diamond();
+    expect((await api.request(`/v1/queues/noop/tasks/${a1}:cancel`, { method: 'POST' })).status).toBe(200);
+    expect((await view(b1)).state).toBe('cancelled');
+    expect((await view(c1)).state).toBe('cancelled');
+
+    const [a2, b2, c2] = await diamond();
+    await startWorker();
+    await waitFor(ended(c2, 'completed'), 'C completed');
+    const [ta, tb, tc] = await Promise.all([times(a2), times(b2), times(c2)]);
+    expect(tb.started.getTime()).toBeGreaterThanOrEqual(ta.completed.getTime());
+    expect(tc.started.getTime()).toBeGreaterThanOrEqual(tb.completed.getTime());
+  });
+
+  it('loses no dependent when dependencies complete while dependents are being inserted', async () => {
+    await startWorker();
+    const pairs = await Promise.all(
+      Array.from({ length: 60 }, async () => {
+        const parent = await submit({ payload: {} });
+        const child = await submit({ payload: {}, dependsOn: [parent.body.id] });
+        expect(child.status).toBe(202);
+        return child.body.id as string;
+      }),
+    );
+    await waitFor(
+      async () =>
+        (await db.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE id = ANY($1) AND state = 'completed'`, [pairs])).rows[0].n === 60,
+      'every dependent completed',
+      30_000,
+    );
+  });
+
+  it("wakes the dependents' workers on pg-boss's own channel (the migration derives the same name)", async () => {
+    const { rows } = await db.query('SELECT taskfleet.pgboss_notify_channel() AS channel');
+    expect(rows[0].channel).toBe(NOTIFY_CHANNEL);
   });
 
   it('answers 422 naming the field for an unknown id, a batch reference outside a batch, a later item', async () => {
