@@ -34,7 +34,7 @@ export const getTask = (base: string, key: string, { queue, id }: GetTask['param
 
 export async function main(base: string, key: string): Promise<{ receipt: Receipt; task: Task }> {
   const receipt = await enqueueNoop(base, key, { payload: { echo: { n: [1, 'two', null] } }, priority: 'high', delaySeconds: 600 });
-  const scheduled: 'queued' | 'scheduled' = receipt.state;
+  const scheduled: 'queued' | 'scheduled' | 'waiting' | 'cancelled' = receipt.state;
   const task = await getTask(base, key, { queue: receipt.queue, id: receipt.id });
   const when: string | null = task.startedAt;
   return { receipt: { ...receipt, state: scheduled }, task: { ...task, startedAt: when } };
