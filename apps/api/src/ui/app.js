@@ -255,7 +255,7 @@ async function overview() {
   );
 }
 
-const STATES = ['queued', 'scheduled', 'running', 'retrying', 'completed', 'failed', 'dead_lettered', 'cancelled'];
+const STATES = ['waiting', 'queued', 'scheduled', 'running', 'retrying', 'completed', 'failed', 'dead_lettered', 'cancelled'];
 
 /** The queue's fleet-wide flow control: shown to every key, changed with an admin key. */
 function settingsPanel(queue, info) {
@@ -460,7 +460,7 @@ async function taskPage(queue, id) {
       },
       label,
     );
-  const running = ['queued', 'scheduled', 'retrying', 'running'].includes(t.state);
+  const running = ['waiting', 'queued', 'scheduled', 'retrying', 'running'].includes(t.state);
   if (token !== view) return;
   $main.replaceChildren(
     h('h2', {}, 'Task ', h('code', {}, t.id), ' ', stateBadge(t.state)),
@@ -494,6 +494,17 @@ async function taskPage(queue, id) {
       h('dd', { 'data-testid': 'callback' }, t.callback ? t.callback.url : '—'),
       h('dt', {}, 'idempotency key'),
       h('dd', {}, t.idempotencyKey ?? '—'),
+      h('dt', {}, 'depends on'),
+      h(
+        'dd',
+        { 'data-testid': 'depends-on' },
+        t.dependsOn?.length
+          ? t.dependsOn.flatMap((d, i) => [
+              i ? ', ' : '',
+              h('a', { href: `#/task/${encodeURIComponent(d.queue)}/${d.id}` }, `${d.queue} ${d.id}`),
+            ])
+          : '—',
+      ),
       h('dt', {}, 'dead-letter'),
       h('dd', {}, t.deadLetterQueue ?? (t.source ? `copy of ${t.source.queue} ${t.source.id}` : '—')),
       h('dt', {}, 'timeline'),
