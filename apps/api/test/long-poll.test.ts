@@ -78,6 +78,22 @@ describe('long-poll', () => {
     }
   });
 
+  it('misses no end while its LISTEN connection is lost (shared re-check, then reconnect)', async () => {
+    const id = await submit();
+    const answer = poll(id, 30);
+    await waitFor(() => api.longPoll.waiters.size === 1, 'the waiter');
+    await db.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'taskfleet-api-long-poll' AND datname = current_database()`,
+    );
+    await waitFor(() => !api.longPoll.listener.up, 'the LISTEN connection lost');
+    // Cancelled while the listener is down: its NOTIFY goes to nobody.
+    expect((await api.request(`/v1/queues/noop/tasks/${id}:cancel`, { method: 'POST' })).status).toBe(200);
+    const res = await answer;
+    expect(res.headers.get('x-wait-outcome')).toBe('ended');
+    expect(((await res.json()) as { state: string }).state).toBe('cancelled');
+    await waitFor(() => api.longPoll.listener.up, 'the LISTEN connection back', 30_000);
+  });
+
   it('answers with the current state after waitSeconds', async () => {
     const id = await submit();
     const started = Date.now();

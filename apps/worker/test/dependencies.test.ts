@@ -65,6 +65,10 @@ describe('task dependencies', () => {
     const bView = await view(b.body.id);
     expect(bView.state).toBe('waiting');
     expect(bView.dependsOn).toEqual([{ queue: 'noop', id: a.body.id }]);
+    const listed = (await (await api.request('/v1/queues/noop/tasks?state=waiting')).json()) as { tasks: { id: string }[] };
+    expect(listed.tasks.map((t) => t.id).sort()).toEqual([b.body.id, c.body.id].sort());
+    const depth = (await (await api.request('/v1/queues/noop')).json()) as { depth: { ready: number; scheduled: number } };
+    expect(depth.depth).toMatchObject({ ready: 1, scheduled: 0 }); // A only: waiting tasks are not ready
 
     await startWorker();
     await waitFor(ended(c.body.id, 'completed'), 'C completed');

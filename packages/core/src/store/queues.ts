@@ -1,5 +1,6 @@
 /**
- * Per-queue reads for the API: depth by state, deferred and oldest-ready age, for every queue in one scan. Callers cache
+ * Per-queue reads for the API: depth by state, deferred and oldest-ready age, for every queue in one scan.
+ * Tasks waiting for their dependencies (`blocked`, migration 000014) are neither ready nor scheduled. Callers cache
  * it (queueDepthCache) so a burst of status requests cannot turn into a burst of table scans.
  */
 import type { ExecuteSql } from './executor.ts';
@@ -19,14 +20,14 @@ export interface QueueDepthRow {
 export async function queueDepths(executeSql: ExecuteSql): Promise<QueueDepthRow[]> {
   const { rows } = await executeSql(`
     SELECT q.name,
-      count(j.*) FILTER (WHERE j.state = 'created' AND j.start_after <= now())::int AS ready,
-      count(j.*) FILTER (WHERE j.state = 'created' AND j.start_after > now())::int AS scheduled,
+      count(j.*) FILTER (WHERE j.state = 'created' AND NOT j.blocked AND j.start_after <= now())::int AS ready,
+      count(j.*) FILTER (WHERE j.state = 'created' AND NOT j.blocked AND j.start_after > now())::int AS scheduled,
       count(j.*) FILTER (WHERE j.state = 'retry')::int AS retrying,
       count(j.*) FILTER (WHERE j.state = 'active')::int AS running,
       count(j.*) FILTER (WHERE j.state = 'completed')::int AS completed,
       count(j.*) FILTER (WHERE j.state = 'failed')::int AS failed,
       count(j.*) FILTER (WHERE j.state = 'cancelled')::int AS cancelled,
-      extract(epoch FROM now() - min(j.start_after) FILTER (WHERE j.state IN ('created', 'retry') AND j.start_after <= now()))::float8
+      extract(epoch FROM now() - min(j.start_after) FILTER (WHERE j.state IN ('created', 'retry') AND NOT j.blocked AND j.start_after <= now()))::float8
         AS "oldestReadyAgeSeconds"
     FROM pgboss.queue q LEFT JOIN pgboss.job j ON j.name = q.name
     GROUP BY q.name ORDER BY q.name`);
@@ -37,7 +38,7 @@ export async function queueDepths(executeSql: ExecuteSql): Promise<QueueDepthRow
 export async function readyDepthUpTo(executeSql: ExecuteSql, queue: string, cap: number): Promise<number> {
   const { rows } = await executeSql(
     `SELECT count(*)::int AS n FROM (
-       SELECT 1 FROM pgboss.job WHERE name = $1 AND state < 'active' AND start_after <= now() LIMIT $2) t`,
+       SELECT 1 FROM pgboss.job WHERE name = $1 AND state < 'active' AND NOT blocked AND start_after <= now() LIMIT $2) t`,
     [queue, cap],
   );
   return rows[0]?.n ?? 0;
