@@ -87,7 +87,7 @@ export function createApi(deps: ApiDeps): Api {
   const queueStats = createQueueStatsExporter({ config, executeSql, registry: deps.metrics, logger, historySeconds: 3600 });
   queueStats.start();
   const stats = queueDepthCache(executeSql);
-  const longPoll = createLongPoll({ config, executeSql, logger });
+  const longPoll = createLongPoll({ config, executeSql, logger, registry: deps.metrics });
 
   // PatternRouter: the routes' `:op{tasks:batch}`-style custom methods keep Hono's default (RegExpRouter)
   // from compiling them, and its fallback, TrieRouter, allocated ~2.8 KB per request (ingest profile).

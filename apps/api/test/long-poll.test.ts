@@ -108,6 +108,7 @@ describe('long-poll', () => {
     const controllers = ids.slice(0, 3).map(() => new AbortController());
     const pending = ids.slice(0, 3).map((id, i) => poll(id, 30, controllers[i]?.signal).catch(() => undefined));
     await waitFor(() => api.longPoll.waiters.size === 3, 'three waiters');
+    expect(await (await api.request('/metrics')).text()).toMatch(/^taskfleet_api_long_poll_waiters\{[^}]*\} 3$/m);
     const refused = await poll(ids[3] as string, 30);
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('1');

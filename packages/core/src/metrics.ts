@@ -14,6 +14,7 @@ export const METRICS = {
   httpInFlight: `${METRIC_PREFIX}http_requests_in_flight`,
   tasksEnqueued: `${METRIC_PREFIX}tasks_enqueued_total`,
   tasksShed: `${METRIC_PREFIX}tasks_shed_total`,
+  longPollWaiters: `${METRIC_PREFIX}api_long_poll_waiters`,
   /** Worker */
   jobsStarted: `${METRIC_PREFIX}jobs_started_total`,
   jobsCompleted: `${METRIC_PREFIX}jobs_completed_total`,
