@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../../../test-support/database.ts';
 import { enqueue } from '../../../test-support/enqueue.ts';
 import { spawnApp, stopProcess, waitReady } from '../../../test-support/processes.ts';
-import { startTestWorker, waitFor } from '../../../test-support/worker.ts';
+import { waitFor } from '../../../test-support/worker.ts';
 
 const db = useTestDatabase();
 const WAITERS = 1000;
@@ -84,12 +84,13 @@ describe('long-poll at scale', () => {
       );
       const waiting = memoryMb(api.pid);
 
-      const worker = await startTestWorker(db);
+      // The worker in a process of its own: this process only receives the answers.
+      const worker = await spawnApp('worker', { DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
       let results: Answer[];
       try {
         results = await answers;
       } finally {
-        await worker.stop(1);
+        await stopProcess(worker);
       }
       const after = memoryMb(api.pid);
       const { rows } = await db.query<{ id: string; done: Date }>('SELECT id, completed_on AS done FROM pgboss.job WHERE id = ANY($1)', [
@@ -111,6 +112,39 @@ describe('long-poll at scale', () => {
       // What the waiters cost (the API idles at ~120 MB RSS before any, ~45 MB of it the node binary's
       // shared pages): well under 100 KB each, answers included.
       expect(Math.max(waiting.rss, after.rss) - before.rss).toBeLessThan(100);
+    } finally {
+      agent.destroy();
+      await stopProcess(api);
+    }
+  });
+
+  it('answers every waiter at once when the API is stopped (SIGTERM), and exits without waiting out the waits', {
+    timeout: 60_000,
+  }, async () => {
+    const api = await spawnApp('api', { DATABASE_URL: db.url, API_AUTH: 'disabled', LOG_LEVEL: 'warn', API_SHUTDOWN_DELAY_MS: '500' });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 100 });
+    try {
+      await waitReady(api);
+      const ids = await enqueue(
+        db,
+        'noop',
+        Array.from({ length: 50 }, () => ({})),
+      );
+      const answers = Promise.all(ids.map((id) => get(agent, `${api.url}/v1/queues/noop/tasks/${id}?waitSeconds=60`)));
+      await waitFor(
+        async () => (await db.query('SELECT count(*)::int AS n FROM pgboss.job WHERE blocking AND id = ANY($1)', [ids])).rows[0].n === 50,
+        '50 waiters',
+      );
+      const stoppedAt = Date.now();
+      api.proc.kill('SIGTERM');
+      const results = await answers;
+      for (const a of results) {
+        expect(a.status).toBe(200);
+        expect(a.outcome).toBe('shutdown');
+        expect(a.body.state).toBe('queued');
+      }
+      expect(await api.exited, api.output()).toBe(0);
+      expect(Date.now() - stoppedAt).toBeLessThan(30_000);
     } finally {
       agent.destroy();
       await stopProcess(api);
