@@ -76,6 +76,10 @@ export const TaskSchema = z
       .nullable()
       .openapi({ description: 'What the handler last reported with ctx.progress(): 0–100 or a small object (≤ 2 KB); null: nothing yet' }),
     idempotencyKey: z.string().nullable(),
+    dedupe: z
+      .object({ key: z.string(), mode: z.enum(['throttle', 'debounce']), windowEnd: dateTime })
+      .nullable()
+      .openapi({ description: 'The dedup window the task stands for (enqueue `dedupe`); a debounced task runs at `windowEnd`' }),
     group: z
       .string()
       .nullable()
@@ -110,7 +114,10 @@ export const EnqueueReceiptSchema = z
 const BatchItemResultSchema = z
   .object({
     index: count,
-    status: z.enum(['accepted', 'duplicate', 'conflict', 'invalid']),
+    status: z.enum(['accepted', 'duplicate', 'replaced', 'conflict', 'invalid']).openapi({
+      description:
+        "`duplicate`: an idempotent repeat, or the task a throttle window already holds; `replaced`: the debounced task of the window now carries this item's content",
+    }),
     id: z.uuid().optional(),
     statusUrl: z.url().optional(),
     errors: z.array(FieldErrorSchema).optional(),
@@ -118,7 +125,7 @@ const BatchItemResultSchema = z
   .openapi('BatchItemResult');
 
 export const BatchResultSchema = z
-  .object({ accepted: count, duplicate: count, conflict: count, invalid: count, results: z.array(BatchItemResultSchema) })
+  .object({ accepted: count, duplicate: count, replaced: count, conflict: count, invalid: count, results: z.array(BatchItemResultSchema) })
   .openapi('BatchResult');
 
 export const TaskPageSchema = z

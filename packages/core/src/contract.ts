@@ -6,7 +6,7 @@
 import type { PriorityName } from './priority.ts';
 import type { WorkerPresence } from './store/presence.ts';
 import type { QueueSettings } from './store/queue-settings.ts';
-import type { TaskState } from './tasks/envelope.ts';
+import type { TaskDedupe, TaskState } from './tasks/envelope.ts';
 
 export interface FieldError {
   /** Dotted path of the bad field, e.g. `payload.url` or `tasks[3].priority`. */
@@ -42,6 +42,8 @@ export interface TaskView<P = unknown> {
   /** What the handler last reported with `ctx.progress()`: 0–100 or a small object (null: nothing reported). */
   progress: number | Record<string, unknown> | null;
   idempotencyKey: string | null;
+  /** The dedup window the task stands for (enqueue `dedupe`). */
+  dedupe: TaskDedupe | null;
   /** The fairness group: as submitted, else the submitting API key's name (null: anonymous). */
   group: string | null;
   traceparent: string | null;
@@ -64,7 +66,8 @@ export interface EnqueueReceipt {
   statusUrl: string;
 }
 
-export type BatchItemStatus = 'accepted' | 'duplicate' | 'conflict' | 'invalid';
+/** `duplicate`: an idempotent repeat, or the task a throttle window already holds; `replaced`: the debounced task of the window now carries this item. */
+export type BatchItemStatus = 'accepted' | 'duplicate' | 'replaced' | 'conflict' | 'invalid';
 
 /** One item of a batch answer, by its index in the request. */
 export interface BatchItemResult {
@@ -82,6 +85,7 @@ export interface BatchResult {
   duplicate: number;
   conflict: number;
   invalid: number;
+  replaced: number;
   results: BatchItemResult[];
 }
 

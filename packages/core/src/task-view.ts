@@ -47,6 +47,7 @@ export function toTaskView(row: TaskRow, base: string): TaskView {
     lastError: failedish ? (row.output ?? null) : null,
     progress: (row.progress ?? null) as TaskView['progress'],
     idempotencyKey: meta?.idempotencyKey ?? null,
+    dedupe: meta?.dedupe ?? null,
     group: row.groupId ?? null,
     traceparent: meta?.traceparent ?? null,
     callback: row.data?.callback ? { url: row.data.callback.url } : null,

@@ -494,6 +494,12 @@ async function taskPage(queue, id) {
       h('dd', { 'data-testid': 'callback' }, t.callback ? t.callback.url : '—'),
       h('dt', {}, 'idempotency key'),
       h('dd', {}, t.idempotencyKey ?? '—'),
+      h('dt', {}, 'dedupe'),
+      h(
+        'dd',
+        { 'data-testid': 'dedupe' },
+        t.dedupe ? `${t.dedupe.mode} ${t.dedupe.key} · window ends ${fmtTime(t.dedupe.windowEnd)}` : '—',
+      ),
       h('dt', {}, 'depends on'),
       h(
         'dd',

@@ -7,6 +7,7 @@
  * - executor.ts — how statements run (pg-boss's pool, a client), `ping`
  * - names.ts — pg-boss's schema and NOTIFY channel
  * - enqueue.ts — the ingest insert
+ * - dedupe.ts — debounce windows: a waiting task takes a later request's content
  * - wake.ts — the NOTIFY that wakes a queue's workers after an insert commits (one in flight per queue)
  * - claim.ts — claim, complete-and-claim (the worker's hot path)
  * - failures.ts — the statements around a failed attempt
@@ -25,6 +26,7 @@
  */
 export * from './claim.ts';
 export * from './enqueue.ts';
+export * from './dedupe.ts';
 export * from './dependencies.ts';
 export * from './executor.ts';
 export * from './wake.ts';

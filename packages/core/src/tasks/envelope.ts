@@ -18,6 +18,15 @@ export interface TaskMeta {
   schedule?: string;
   /** The schedule's slot the task is for (ISO 8601, UTC). */
   slot?: string;
+  /** The dedup window the task stands for (enqueue `dedupe`). */
+  dedupe?: TaskDedupe;
+}
+
+export interface TaskDedupe {
+  key: string;
+  mode: 'throttle' | 'debounce';
+  /** End of the task's window (ISO 8601); a debounced task runs then. */
+  windowEnd: string;
 }
 
 export interface TaskEnvelope<P = unknown> {
