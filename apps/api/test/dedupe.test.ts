@@ -146,7 +146,7 @@ describe('dedupe: debounce', () => {
   it('a request finding its window task already started is stored for the next window', async () => {
     const key = newKey('debounce-started');
     const seconds = 600;
-    await awayFromBoundary(seconds, 60_000);
+    await awayFromBoundary(seconds, 10_000);
     const body = (echo: string) => ({ payload: { echo }, dedupe: { key, seconds, mode: 'debounce' } });
     const first = await json<{ id: string }>(await post(a, body('first')));
     const firstRunAt = (await tasksWithKey(key))[0]?.start_after.getTime() ?? Number.NaN;
