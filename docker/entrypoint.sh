@@ -3,6 +3,9 @@
 # the CLI's API commands (`queues`, `enqueue`, …); anything else is exec'd as given.
 # exec, so that node replaces this shell as PID 1 and receives SIGTERM directly.
 set -e
+# Node's compile cache: a process whose modules are cached never loads the TypeScript stripper
+# (scripts/lib/node-flags.ts). Set NODE_COMPILE_CACHE yourself to move it, or to '' to turn it off.
+export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE-/tmp/taskfleet-node-compile-cache}"
 case "$1" in
   # --max-semi-space-size: see scripts/lib/node-flags.ts
   api) exec node --max-semi-space-size=16 --heap-growing-percent=50 apps/api/src/main.ts ;;

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { applyMigrations, ConfigError, type Config, createLogger, loadConfig, redactUrl } from '@taskfleet/core';
 import { localDatabase } from './lib/database.ts';
-import { nodeFlagsFor } from './lib/node-flags.ts';
+import { nodeEnvFor, nodeFlagsFor } from './lib/node-flags.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 
@@ -92,7 +92,7 @@ function launch(child: Supervised): void {
     // in order. The IPC channel makes a child drain and exit if the supervisor dies.
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: { ...process.env, DATABASE_URL: db.url, LOG_FORMAT: childLogFormat, ...authEnv, ...spec.env },
+    env: { ...process.env, ...nodeEnvFor(spec.script), DATABASE_URL: db.url, LOG_FORMAT: childLogFormat, ...authEnv, ...spec.env },
   });
   child.process = proc;
   child.startedAt = Date.now();

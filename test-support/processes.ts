@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from '../scripts/lib/embedded-postgres.ts';
-import { nodeFlagsFor } from '../scripts/lib/node-flags.ts';
+import { nodeEnvFor, nodeFlagsFor } from '../scripts/lib/node-flags.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -36,7 +36,7 @@ export function spawnScript(
 ): ScriptProcess {
   const proc = spawn(launch?.command ?? process.execPath, launch ? [script, ...launch.args] : [...nodeFlagsFor(script), script, ...args], {
     cwd: launch?.cwd ?? ROOT,
-    env: launch ? env : { ...process.env, LOG_FORMAT: 'json', ...env },
+    env: launch ? env : { ...process.env, ...nodeEnvFor(script), LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { applyMigrations, createLogger, loadConfig } from '@taskfleet/core';
 import { freePort, startEmbeddedPostgres } from '../../scripts/lib/embedded-postgres.ts';
-import { nodeFlagsFor } from '../../scripts/lib/node-flags.ts';
+import { nodeEnvFor, nodeFlagsFor } from '../../scripts/lib/node-flags.ts';
 import { withClient } from './jobs.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -150,6 +150,7 @@ export async function startProcess(
     cwd: ROOT,
     env: {
       ...process.env,
+      ...nodeEnvFor(script),
       LOG_LEVEL: 'warn',
       LOG_FORMAT: 'json',
       PORT: String(port),

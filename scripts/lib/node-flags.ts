@@ -1,6 +1,7 @@
 /**
- * V8 flags the API and worker processes run with (supervisor, benchmarks, package scripts, the CLI
- * and the Docker entrypoint all pass the same ones; test/node-flags.unit.test.ts checks).
+ * V8 flags (and the compile cache, below) the API and worker processes run with (supervisor,
+ * benchmarks, package scripts, the CLI and the Docker entrypoint all pass the same ones;
+ * test/node-flags.unit.test.ts checks).
  *
  * The young generation's size is the knob. A worker at concurrency 100 keeps ~130 MB RSS with a
  * 4 MiB semi-space instead of 170 MB with V8's default, at no measurable throughput cost (BENCHMARKS:
@@ -26,4 +27,21 @@ export function nodeFlagsFor(script: string): string[] {
   if (script.includes('apps/api/')) return API_NODE_FLAGS;
   if (script.includes('apps/worker/')) return WORKER_NODE_FLAGS;
   return [];
+}
+
+/**
+ * Node's compile cache for the app processes (`NODE_COMPILE_CACHE`): besides V8's code cache it keeps
+ * the type-stripped JavaScript of every `.ts` module, so a process whose modules are all in the cache
+ * never loads Node's TypeScript stripper (amaro: swc as WebAssembly, a 3.8 MB source string and its
+ * buffers). Measured on the API at idle: RSS 128 → 109 MB, external memory 11.2 → 4.7 MB. Each
+ * process flushes the cache once it has started (run-main.ts), so the next one — another replica,
+ * a restart — starts warm; entries are keyed by the file's content and Node's version. An
+ * environment that sets NODE_COMPILE_CACHE itself (or to '' to turn it off) keeps its value.
+ */
+export const COMPILE_CACHE_DIR = '/tmp/taskfleet-node-compile-cache';
+
+/** Environment for an app's entry script: the compile cache unless the environment chose. */
+export function nodeEnvFor(script: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  if (nodeFlagsFor(script).length === 0 || env.NODE_COMPILE_CACHE !== undefined) return {};
+  return { NODE_COMPILE_CACHE: COMPILE_CACHE_DIR };
 }

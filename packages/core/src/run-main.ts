@@ -3,6 +3,7 @@
  * the logger, the task modules, a started pg-boss on a schema this release can use, then the app;
  * SIGTERM/SIGINT run the app's stop; a start-up error exits at once with a message that names it.
  */
+import { flushCompileCache } from 'node:module';
 import type { PgBoss } from 'pg-boss';
 import type { Config } from './config.ts';
 import { loadConfig } from './config.ts';
@@ -41,6 +42,9 @@ export async function runMain(options: MainOptions): Promise<void> {
     const taskModules = await loadTaskModules(config.taskModules);
     const boss = await startBoss(createBoss({ config, role: options.role, logger, ...options.boss(config) }), logger);
     const stop = await options.start({ config, logger, boss, taskModules });
+    // Started: every module is loaded. Write them to Node's compile cache now (when NODE_COMPILE_CACHE
+    // is on), not at exit, so the next replica or restart starts without the TypeScript stripper.
+    flushCompileCache?.();
     handleShutdownSignals(logger, async () => {
       await stop();
       await boss.stop(options.bossStop ?? { graceful: false, close: true });
