@@ -14,7 +14,8 @@ import { startTestApi, type TestApi } from '../../../test-support/api.ts';
 import { useTestDatabase } from '../../../test-support/database.ts';
 import { enqueue } from '../../../test-support/enqueue.ts';
 import { startTestWorker, waitFor } from '../../../test-support/worker.ts';
-import { EXIT, runCli, table } from '../src/cli.ts';
+import { EXIT, table } from '../src/cli.ts';
+import { runCliCaptured } from './run-cli.ts';
 
 const db = useTestDatabase();
 let api: TestApi;
@@ -30,16 +31,8 @@ afterAll(async () => {
   await api.close();
 });
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    env: { TASKFLEET_URL: server.url, TASKFLEET_API_KEY: key, ...env },
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  runCliCaptured(args, { TASKFLEET_URL: server.url, TASKFLEET_API_KEY: key, ...env });
 
 describe('taskfleet CLI', () => {
   it('has --help for every command', async () => {

@@ -3,7 +3,8 @@ import { startServer } from '@taskfleet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../../../test-support/api.ts';
 import { useTestDatabase } from '../../../test-support/database.ts';
-import { EXIT, runCli } from '../src/cli.ts';
+import { EXIT } from '../src/cli.ts';
+import { runCliCaptured } from './run-cli.ts';
 
 const db = useTestDatabase();
 let api: TestApi;
@@ -19,16 +20,7 @@ afterAll(async () => {
   await api.close();
 });
 
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    env: { TASKFLEET_URL: server.url, TASKFLEET_API_KEY: key },
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => runCliCaptured(args, { TASKFLEET_URL: server.url, TASKFLEET_API_KEY: key });
 
 describe('taskfleet schedule', () => {
   it('sets, lists and deletes a schedule, with usage and refused-input exit codes', async () => {

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../../../test-support/api.ts';
 import { useTestDatabase } from '../../../test-support/database.ts';
 import { startTestWorker, waitFor } from '../../../test-support/worker.ts';
-import { EXIT, runCli } from '../src/cli.ts';
+import { EXIT } from '../src/cli.ts';
+import { runCliCaptured } from './run-cli.ts';
 
 const db = useTestDatabase();
 let api: TestApi;
@@ -24,16 +25,7 @@ afterAll(async () => {
   await api.close();
 });
 
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    env: { TASKFLEET_URL: server.url },
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => runCliCaptured(args, { TASKFLEET_URL: server.url });
 
 describe('waiting for a task', () => {
   it('get --wait answers once the task has ended; enqueue --depends-on runs after its dependency', async () => {
