@@ -40,6 +40,11 @@ COPY docker/entrypoint.sh /usr/local/bin/taskfleet
 COPY docker/healthcheck.mjs /usr/local/lib/taskfleet-healthcheck.mjs
 # The image's `node` user (uid 1000), as the Kubernetes manifests' runAsUser expects.
 USER node
+# Node's compile cache (the entrypoint's NODE_COMPILE_CACHE, /tmp/taskfleet-node-compile-cache),
+# filled at build as the user that runs: Node keeps one directory per uid. Every process then starts
+# without Node's TypeScript stripper (~19 MB less RSS; scripts/lib/node-flags.ts), also on a
+# read-only root filesystem (the cache is only read then).
+RUN taskfleet precompile
 # API_PORT / WORKER_PORT defaults.
 EXPOSE 8080 9464
 # /readyz of whichever role this container runs (API_PORT or WORKER_PORT).

@@ -34,6 +34,12 @@ export interface MainOptions {
 }
 
 export async function runMain(options: MainOptions): Promise<void> {
+  // Image build (`taskfleet precompile`): this app's modules are all loaded by now. Write them to
+  // Node's compile cache (NODE_COMPILE_CACHE) and stop, so the image's first process starts warm.
+  if (process.env.TASKFLEET_PRECOMPILE === '1') {
+    flushCompileCache?.();
+    return;
+  }
   let logger: Logger | undefined;
   try {
     const config = loadConfig(process.env);
