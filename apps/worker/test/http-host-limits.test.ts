@@ -119,9 +119,11 @@ describe('http.request per-host limits (3 worker processes)', () => {
     expect(starts).toHaveLength(80);
     expect(arrivals).toHaveLength(80);
     expect(busiestSecond(starts)).toBeLessThanOrEqual(20);
-    // The receiver sees the same starts shifted by each request's own way there (a few ms to ~100 ms
-    // on a loaded machine): never a burst of the whole backlog.
-    expect(busiestSecond(arrivals)).toBeLessThan(40);
+    // The limit itself is the starts' (above, from the fleet's own log). The receiver sees them
+    // shifted by each request's way there and stamped by this test process, whose event loop a loaded
+    // machine can stall: one clean-clone CI run saw 40 arrivals in one second (2× the limit) while
+    // the starts kept to 20. So this only rules out a burst of the whole backlog (80).
+    expect(busiestSecond(arrivals)).toBeLessThan(60);
     expect(((starts.at(-1) as number) - (starts[0] as number)) / 1000).toBeGreaterThan(2.9); // 80 at 20/s
     expect(new Set(attempts)).toEqual(new Set([1]));
   });
