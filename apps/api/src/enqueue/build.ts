@@ -42,6 +42,11 @@ export interface NewTask {
   dependsOn?: string[];
 }
 
+/** True when `existing`, found under `task`'s id, was stored for a different request (a reused idempotency key). */
+export function reusedKey(existing: { data: { meta?: { requestHash?: string } } | null }, task: NewTask): boolean {
+  return existing.data?.meta?.requestHash !== task.requestHash;
+}
+
 export function idempotentTaskId(submitter: string | null, queue: string, key: string): string {
   return uuidv5(`${submitter ?? 'anonymous'}\n${queue}\n${key}`, IDEMPOTENCY_NAMESPACE);
 }

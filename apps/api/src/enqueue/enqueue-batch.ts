@@ -9,7 +9,7 @@ import { type BatchItemResult, type BatchResult, getTasks, insertTasks, type Tas
 import { requireTaskType } from '../known-queues.ts';
 import { problems } from '../problem.ts';
 import { taskUrl } from '../task-view.ts';
-import { buildTask, type NewTask, validTraceparent } from './build.ts';
+import { buildTask, type NewTask, reusedKey, validTraceparent } from './build.ts';
 import { type DedupePlacement, settleDuplicate } from './dedupe.ts';
 import { insertDependentItems } from './enqueue-dependent.ts';
 import type { EnqueueDeps, EnqueueRequestInfo } from './enqueue-task.ts';
@@ -92,7 +92,7 @@ async function insertItems(input: EnqueueBatchInput, deps: EnqueueDeps, built: B
     if (outcome) results[index] = { index, status: 'accepted', id: task.id, statusUrl };
     else {
       const row = existing.get(task.id);
-      const conflict = row && row.data?.meta?.requestHash !== task.requestHash;
+      const conflict = row && reusedKey(row, task);
       results[index] = { index, status: conflict ? 'conflict' : 'duplicate', id: task.id, statusUrl };
     }
   }

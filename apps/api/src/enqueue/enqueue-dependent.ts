@@ -6,10 +6,10 @@
  */
 import type { BatchItemResult, EnqueueReceipt } from '@taskfleet/core';
 import { problems } from '../problem.ts';
-import { taskUrl, toTaskView } from '../task-view.ts';
-import type { NewTask } from './build.ts';
+import { taskUrl } from '../task-view.ts';
+import { type NewTask, reusedKey } from './build.ts';
 import { type DependentItem, storeWithDependencies } from './dependencies.ts';
-import type { EnqueueDeps, EnqueueRequestInfo, EnqueueTaskResult } from './enqueue-task.ts';
+import { duplicateResult, type EnqueueDeps, type EnqueueRequestInfo, type EnqueueTaskResult } from './enqueue-task.ts';
 
 async function store(info: EnqueueRequestInfo, deps: EnqueueDeps, items: DependentItem[]) {
   const { outcomes, wake } = await deps.transaction((executeSql) => storeWithDependencies(executeSql, info.queue, items, info.principal));
@@ -34,12 +34,7 @@ export async function enqueueDependentTask(info: EnqueueRequestInfo, task: NewTa
     return { status: 202, location: statusUrl, body: { id: task.id, queue, state: receiptState(task, outcome.outcome), statusUrl } };
   }
   if (!outcome.row) throw problems.unavailable('The task could not be stored; retry.');
-  if (outcome.row.data?.meta?.requestHash !== task.requestHash) {
-    throw problems.conflict('This idempotency key was already used for a different request.', { taskId: outcome.row.id });
-  }
-  deps.metrics.countEnqueued(queue, 'duplicate');
-  const view = toTaskView(outcome.row, base);
-  return { status: 200, location: view.statusUrl, body: view };
+  return duplicateResult(task, outcome.row, base, deps.metrics);
 }
 
 /** Store a batch's valid items (`built`, by index) in one transaction and record each one's result. */
@@ -59,7 +54,7 @@ export async function insertDependentItems(
     if (!outcome || outcome.kind === 'invalid') results[index] = { index, status: 'invalid', errors: outcome?.errors ?? [] };
     else if (outcome.kind === 'inserted') results[index] = { index, status: 'accepted', id, statusUrl };
     else {
-      const conflict = outcome.row && outcome.row.data?.meta?.requestHash !== item.task.requestHash;
+      const conflict = outcome.row && reusedKey(outcome.row, item.task);
       results[index] = { index, status: conflict ? 'conflict' : 'duplicate', id, statusUrl };
     }
   }

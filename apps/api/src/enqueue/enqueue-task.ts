@@ -9,7 +9,7 @@ import type { ApiMetrics } from '../metrics.ts';
 import { requireTaskType } from '../known-queues.ts';
 import { problems } from '../problem.ts';
 import { taskUrl, toTaskView } from '../task-view.ts';
-import { buildTask, type NewTask, type Principal, validTraceparent } from './build.ts';
+import { buildTask, type NewTask, type Principal, reusedKey, validTraceparent } from './build.ts';
 import { type DedupePlacement, settleDuplicate } from './dedupe.ts';
 import type { Transaction } from './dependencies.ts';
 import { enqueueDependentTask } from './enqueue-dependent.ts';
@@ -61,13 +61,14 @@ function commitError(metrics: ApiMetrics, err: unknown): never {
   throw err;
 }
 
-/** Answer for a task whose row already existed (idempotent repeat, or a conflicting reuse of the key). */
-function duplicateAnswer(task: NewTask, existing: TaskRow | undefined, base: string) {
-  if (!existing) return { kind: 'missing' as const };
-  if (existing.data?.meta?.requestHash !== task.requestHash) {
-    return { kind: 'conflict' as const, id: existing.id };
+/** Answer for a task whose row already existed: 200 with it for an idempotent repeat, 409 for a reused key. */
+export function duplicateResult(task: NewTask, existing: TaskRow, base: string, metrics: ApiMetrics): EnqueueTaskResult {
+  if (reusedKey(existing, task)) {
+    throw problems.conflict('This idempotency key was already used for a different request.', { taskId: existing.id });
   }
-  return { kind: 'same' as const, view: toTaskView(existing, base) };
+  metrics.countEnqueued(existing.name, 'duplicate');
+  const view = toTaskView(existing, base);
+  return { status: 200, location: view.statusUrl, body: view };
 }
 
 function buildOne(input: EnqueueTaskInput): NewTask {
@@ -114,14 +115,8 @@ export async function enqueueTask(input: EnqueueTaskInput, deps: EnqueueDeps): P
       const view = toTaskView(settled.row, base);
       return { status: 200, location: view.statusUrl, body: view };
     }
-    const answer = duplicateAnswer(task, await getTask(executeSql, queue, task.id), base);
-    if (answer.kind === 'same') {
-      metrics.countEnqueued(queue, 'duplicate');
-      return { status: 200, location: answer.view.statusUrl, body: answer.view };
-    }
-    if (answer.kind === 'conflict') {
-      throw problems.conflict('This idempotency key was already used for a different request.', { taskId: answer.id });
-    }
+    const existing = await getTask(executeSql, queue, task.id);
+    if (existing) return duplicateResult(task, existing, base, metrics);
     // The earlier row was deleted (retention) between the insert and the read: insert again.
   }
   throw problems.unavailable('The task could not be stored; retry.');
