@@ -95,22 +95,30 @@ function buildOne(input: EnqueueTaskInput): NewTask {
   });
 }
 
+/** Hand a row to the group commit; its failures become the API's problems. */
+function submitRow(deps: EnqueueDeps, queue: string, row: NewTask['row']): Promise<boolean> {
+  return deps.committer.submit(queue, row).catch((err: unknown) => commitError(deps.metrics, err));
+}
+
+function acceptedResult(task: NewTask, base: string, metrics: ApiMetrics): EnqueueTaskResult {
+  const { queue, id } = task;
+  metrics.countEnqueued(queue, 'accepted');
+  const statusUrl = taskUrl(base, queue, id);
+  return { status: 202, location: statusUrl, body: { id, queue, state: task.scheduled ? 'scheduled' : 'queued', statusUrl } };
+}
+
 export async function enqueueTask(input: EnqueueTaskInput, deps: EnqueueDeps): Promise<EnqueueTaskResult> {
-  const { committer, executeSql, metrics } = deps;
+  const { executeSql, metrics } = deps;
   const { queue, baseUrl: base } = input;
   const task = buildOne(input);
   if (task.dependsOn) return enqueueDependentTask(input, task, deps);
-  const submit = (row: NewTask['row']) => committer.submit(queue, row).catch((err: unknown) => commitError(metrics, err));
-  const accepted = (): EnqueueTaskResult => {
-    metrics.countEnqueued(queue, 'accepted');
-    const statusUrl = taskUrl(base, queue, task.id);
-    return { status: 202, location: statusUrl, body: { id: task.id, queue, state: task.scheduled ? 'scheduled' : 'queued', statusUrl } };
-  };
   for (let attempt = 0; attempt < 2; attempt++) {
-    if (await submit(task.row)) return accepted();
+    if (await submitRow(deps, queue, task.row)) return acceptedResult(task, base, metrics);
     if (task.dedupe) {
-      const settled = await settleDuplicate(task as NewTask & { dedupe: DedupePlacement }, executeSql, submit);
-      if (settled.kind === 'accepted') return accepted();
+      const settled = await settleDuplicate(task as NewTask & { dedupe: DedupePlacement }, executeSql, (row) =>
+        submitRow(deps, queue, row),
+      );
+      if (settled.kind === 'accepted') return acceptedResult(task, base, metrics);
       metrics.countEnqueued(queue, settled.kind);
       const view = toTaskView(settled.row, base);
       return { status: 200, location: view.statusUrl, body: view };
