@@ -4,6 +4,7 @@
  * the form it expects. Nothing falls back silently on a bad value.
  */
 import { ENV_VARS, type EnvVarName, type Parsed, type VarSpec } from './env-vars.ts';
+import { parseShardMap, type ShardSpec } from './topology/shard-map.ts';
 
 export { ENV_VARS, type EnvVarName } from './env-vars.ts';
 
@@ -11,7 +12,15 @@ export { ENV_VARS, type EnvVarName } from './env-vars.ts';
 export interface Config {
   env: 'development' | 'production' | 'test';
   log: { level: Parsed['LOG_LEVEL']; format: Parsed['LOG_FORMAT'] };
-  database: { url: string | undefined; connectTimeoutMs: number; statementTimeoutMs: number };
+  database: {
+    /** The home shard's primary (DATABASE_URL, else the lowest-id shard of DATABASE_SHARDS). */
+    url: string | undefined;
+    /** Every primary with its replicas; empty when no database is configured. */
+    shards: ShardSpec[];
+    replicas: { maxLagSeconds: number; checkIntervalMs: number };
+    connectTimeoutMs: number;
+    statementTimeoutMs: number;
+  };
   api: {
     host: string;
     port: number;
@@ -66,7 +75,7 @@ export interface Config {
     /** Fleet-wide per-host limits; null: unlimited. */
     host: { concurrency: number | null; ratePerSecond: number | null };
   };
-  embedded: { dataDir: string; port: number };
+  embedded: { dataDir: string; port: number; shards: number; readReplicas: number };
   queueStatsIntervalSeconds: number;
   /** Mean time between scheduler ticks (SCHEDULER_INTERVAL_MS); 0 = no scheduler on this replica. */
   schedulerIntervalMs: number;
@@ -125,6 +134,7 @@ function crossFieldProblems(v: Parsed): string[] {
       `WORKER_DEAD_AFTER_SECONDS=${v.WORKER_DEAD_AFTER_SECONDS} is too short: expected at least 3 beats of WORKER_PRESENCE_INTERVAL_MS=${v.WORKER_PRESENCE_INTERVAL_MS}`,
     );
   }
+  problems.push(...parseShardMap(v).problems);
   return problems;
 }
 
@@ -137,11 +147,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** The typed configuration the apps read, from the parsed variables. */
 function configOf(v: Parsed): Config {
+  const { shards } = parseShardMap(v);
   return {
     env: v.NODE_ENV,
     log: { level: v.LOG_LEVEL, format: v.LOG_FORMAT },
     database: {
-      url: v.DATABASE_URL,
+      url: v.DATABASE_SHARDS ? shards[0]?.url : v.DATABASE_URL,
+      shards,
+      replicas: { maxLagSeconds: v.DATABASE_REPLICA_MAX_LAG_SECONDS, checkIntervalMs: v.DATABASE_REPLICA_CHECK_INTERVAL_MS },
       connectTimeoutMs: v.DATABASE_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: v.DATABASE_STATEMENT_TIMEOUT_MS,
     },
@@ -200,7 +213,12 @@ function configOf(v: Parsed): Config {
         ratePerSecond: v.HTTP_REQUEST_HOST_RATE_PER_SECOND || null,
       },
     },
-    embedded: { dataDir: v.EMBEDDED_PG_DIR, port: v.EMBEDDED_PG_PORT },
+    embedded: {
+      dataDir: v.EMBEDDED_PG_DIR,
+      port: v.EMBEDDED_PG_PORT,
+      shards: v.EMBEDDED_PG_SHARDS,
+      readReplicas: v.EMBEDDED_PG_READ_REPLICAS,
+    },
     queueStatsIntervalSeconds: v.QUEUE_STATS_INTERVAL_SECONDS,
     schedulerIntervalMs: v.SCHEDULER_INTERVAL_MS,
   };

@@ -21,6 +21,8 @@ export interface PoolOptions {
   max: number;
   /** Appended to `application_name`, e.g. the worker replica id. */
   instance?: string;
+  /** The database to connect to (a shard's primary or a replica); default the home shard (DATABASE_URL). */
+  url?: string;
 }
 
 export function applicationName(role: Role, instance?: string): string {
@@ -28,9 +30,9 @@ export function applicationName(role: Role, instance?: string): string {
 }
 
 /** A plain pg pool (migrations, admin commands, tests). */
-export function createPool({ config, role, logger, max, instance }: PoolOptions): pg.Pool {
+export function createPool({ config, role, logger, max, instance, url }: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: requireDatabaseUrl(config),
+    connectionString: url ?? requireDatabaseUrl(config),
     max,
     application_name: applicationName(role, instance),
     connectionTimeoutMillis: config.database.connectTimeoutMs,
@@ -62,10 +64,10 @@ export interface BossOptions extends PoolOptions {
  * are always logged. pg-boss owns its pool; callers run their own single statements through
  * `boss.getDb().executeSql` so a process holds one pool, not two.
  */
-export function createBoss({ config, role, logger, max, instance, supervise, listen, overrides }: BossOptions): PgBoss {
+export function createBoss({ config, role, logger, max, instance, url, supervise, listen, overrides }: BossOptions): PgBoss {
   const name = applicationName(role, instance);
   const boss = new PgBoss({
-    connectionString: requireDatabaseUrl(config),
+    connectionString: url ?? requireDatabaseUrl(config),
     schema: PGBOSS_SCHEMA,
     max,
     application_name: name,

@@ -5,57 +5,9 @@
  */
 import { z } from 'zod';
 
-/** One environment variable: how it is parsed, its default and what it means (for the README). */
-export interface VarSpec<T, Optional extends boolean = boolean> {
-  readonly schema: z.ZodType<T>;
-  /** `true` = may stay unset (no default). */
-  readonly optional: Optional;
-  /** The expected form, shown in errors and docs, e.g. "integer 1–10000". */
-  readonly form: string;
-  /** Default as the string a user would write; `undefined` means "unset is allowed". */
-  readonly default: string | undefined;
-  readonly doc: string;
-}
+import { enumVar, intVar, optionalVar, postgresUrl, queueList, stringVar } from './env-var-kinds.ts';
 
-function intVar(def: number, min: number, max: number, doc: string): VarSpec<number, false> {
-  return {
-    schema: z
-      .string()
-      .regex(/^-?\d+$/)
-      .transform(Number)
-      .pipe(z.number().int().min(min).max(max)),
-    optional: false,
-    form: `an integer from ${min} to ${max}`,
-    default: String(def),
-    doc,
-  };
-}
-
-function enumVar<const T extends readonly [string, ...string[]]>(values: T, def: T[number], doc: string): VarSpec<T[number], false> {
-  return { schema: z.enum(values), optional: false, form: `one of ${values.join(' | ')}`, default: def, doc };
-}
-
-function stringVar(def: string, form: string, doc: string): VarSpec<string, false> {
-  return { schema: z.string().min(1), optional: false, form, default: def, doc };
-}
-
-function optionalVar<T>(schema: z.ZodType<T>, form: string, doc: string): VarSpec<T, true> {
-  return { schema, optional: true, form, default: undefined, doc };
-}
-
-const postgresUrl = z.string().refine((v) => {
-  try {
-    const u = new URL(v);
-    return u.protocol === 'postgres:' || u.protocol === 'postgresql:';
-  } catch {
-    return false;
-  }
-});
-
-const queueList = z
-  .string()
-  .regex(/^[a-z0-9._-]+(\s*,\s*[a-z0-9._-]+)*$/)
-  .transform((v) => v.split(',').map((s) => s.trim()));
+export type { VarSpec } from './env-var-kinds.ts';
 
 /**
  * Every environment variable the fleet reads. The README's configuration table is generated from
@@ -78,6 +30,23 @@ export const ENV_VARS = {
     'a postgres:// URL',
     'PostgreSQL to use. Unset: `npm start` runs an embedded PostgreSQL under `.data/`; the apps themselves require it.',
   ),
+  DATABASE_SHARDS: optionalVar(
+    z.string().min(1),
+    'comma-separated id=postgres://… (ids 0–255)',
+    'Several PostgreSQL primaries, each with its own migrations and pg-boss schema; a task goes to one by its shard key (group, else idempotency/dedupe key, else round-robin) through rendezvous hashing. Unset: DATABASE_URL is the only shard (id 0). Ids are stable: a task id carries its shard id.',
+  ),
+  DATABASE_READ_URLS: optionalVar(
+    z.string().min(1),
+    'comma-separated postgres:// URLs, or id=postgres://… per shard',
+    'Streaming replicas for reads that tolerate lag (task status, listings, queue info, dashboard). Bare URLs belong to the only shard; with DATABASE_SHARDS write id=URL (several per shard allowed).',
+  ),
+  DATABASE_REPLICA_MAX_LAG_SECONDS: intVar(
+    5,
+    0,
+    3600,
+    'A replica whose replay lags its primary by more than this (or that does not answer) is skipped: its reads go to the primary until it catches up.',
+  ),
+  DATABASE_REPLICA_CHECK_INTERVAL_MS: intVar(1000, 100, 60_000, "How often each replica's lag and health are probed."),
   DATABASE_CONNECT_TIMEOUT_MS: intVar(5000, 100, 120_000, 'How long to wait for a new database connection before failing.'),
   DATABASE_STATEMENT_TIMEOUT_MS: intVar(30_000, 100, 3_600_000, 'Server-side `statement_timeout` for every pooled connection.'),
   API_HOST: stringVar('0.0.0.0', 'a host name or IP address', 'Interface the API listens on.'),
@@ -267,6 +236,18 @@ export const ENV_VARS = {
     'Data directory of the embedded PostgreSQL used when DATABASE_URL is unset.',
   ),
   EMBEDDED_PG_PORT: intVar(54329, 1, 65535, 'Port of the embedded PostgreSQL (listens on 127.0.0.1 only).'),
+  EMBEDDED_PG_SHARDS: intVar(
+    1,
+    1,
+    8,
+    '`npm start` without DATABASE_URL: how many embedded PostgreSQL primaries (shards) to run, on EMBEDDED_PG_PORT, +1, …',
+  ),
+  EMBEDDED_PG_READ_REPLICAS: intVar(
+    0,
+    0,
+    3,
+    '`npm start` without DATABASE_URL: streaming replicas per embedded primary, each made from a base backup of its primary (ports after the primaries).',
+  ),
 } as const;
 
 export type EnvVarName = keyof typeof ENV_VARS;

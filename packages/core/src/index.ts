@@ -29,3 +29,4 @@ export * from './schedules/cron.ts';
 export * from './schedules/scheduler.ts';
 export * from './run-main.ts';
 export * from './uuid7.ts';
+export * from './topology/index.ts';

@@ -7,16 +7,20 @@ import { flushCompileCache } from 'node:module';
 import type { PgBoss } from 'pg-boss';
 import type { Config } from './config.ts';
 import { loadConfig } from './config.ts';
-import { type BossOptions, createBoss, type Role } from './db.ts';
+import type { BossOptions, Role } from './db.ts';
 import { exitOnStartupError, handleShutdownSignals } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { startBoss } from './startup.ts';
 import { loadTaskModules, type TaskModuleEntry } from './tasks/modules.ts';
+import { openShards } from './topology/open.ts';
+import type { ShardSet } from './topology/shard-set.ts';
 
 export interface AppStart {
   config: Config;
   logger: Logger;
+  /** The home shard's pg-boss (`shards.home.boss`). */
   boss: PgBoss;
+  /** Every shard (one when DATABASE_SHARDS is unset). */
+  shards: ShardSet;
   /** The entries of TASK_MODULES, loaded and registered. */
   taskModules: TaskModuleEntry[];
 }
@@ -25,7 +29,7 @@ export interface MainOptions {
   role: Extract<Role, 'api' | 'worker'>;
   /** Fixed fields on every log line (the worker's replica id). */
   logBase?: (config: Config) => Record<string, unknown>;
-  /** pg-boss options for this role (pool size, maintenance, LISTEN). */
+  /** pg-boss options for this role (pool size per shard, maintenance, LISTEN). */
   boss: (config: Config) => Omit<BossOptions, 'config' | 'role' | 'logger'>;
   /** Start the app; returns what a shutdown signal runs (after which pg-boss is stopped). */
   start: (app: AppStart) => Promise<() => Promise<void>>;
@@ -46,14 +50,15 @@ export async function runMain(options: MainOptions): Promise<void> {
     logger = createLogger({ role: options.role, config, ...(options.logBase ? { base: options.logBase(config) } : {}) });
     const log = logger;
     const taskModules = await loadTaskModules(config.taskModules);
-    const boss = await startBoss(createBoss({ config, role: options.role, logger, ...options.boss(config) }), logger);
-    const stop = await options.start({ config, logger, boss, taskModules });
+    const opened = await openShards({ config, role: options.role, logger, boss: options.boss(config) });
+    const { shards } = opened;
+    const stop = await options.start({ config, logger, boss: shards.home.boss, shards, taskModules });
     // Started: every module is loaded. Write them to Node's compile cache now (when NODE_COMPILE_CACHE
     // is on), not at exit, so the next replica or restart starts without the TypeScript stripper.
     flushCompileCache?.();
     handleShutdownSignals(logger, async () => {
       await stop();
-      await boss.stop(options.bossStop ?? { graceful: false, close: true });
+      await opened.stop(options.bossStop ?? { graceful: false, close: true });
       log.info(`${options.role} process stopped`);
     });
   } catch (err) {

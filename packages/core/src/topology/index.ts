@@ -1,0 +1,6 @@
+export { primaryReads, type ReadRouter } from './read-router.ts';
+export { rendezvous } from './rendezvous.ts';
+export { parseShardMap, type ShardSpec, shardMapEnv } from './shard-map.ts';
+export { type Shard, ShardSet } from './shard-set.ts';
+export { shardOfId, stampShard } from './task-id.ts';
+export { type OpenShards, openShards } from './open.ts';

@@ -1,0 +1,61 @@
+/**
+ * Opening the shard map for an app process: one started pg-boss (its own pool, and LISTEN
+ * connection when asked) per primary, each checked to be at this release's schema, and a read
+ * router per shard (replicas when configured). Stopping stops them all.
+ */
+import type { PgBoss } from 'pg-boss';
+import type { Config } from '../config.ts';
+import { type BossOptions, createBoss, type Role } from '../db.ts';
+import type { Logger } from '../logger.ts';
+import { startBoss } from '../startup.ts';
+import { executorOf } from '../store/executor.ts';
+import { primaryReads } from './read-router.ts';
+import { type Shard, ShardSet } from './shard-set.ts';
+
+export interface OpenShardsOptions {
+  config: Config;
+  role: Role;
+  logger: Logger;
+  /** pg-boss options for this role (pool size per shard, maintenance, LISTEN). */
+  boss: Omit<BossOptions, 'config' | 'role' | 'logger' | 'url'>;
+}
+
+export interface OpenShards {
+  shards: ShardSet;
+  stop(options?: Parameters<PgBoss['stop']>[0]): Promise<void>;
+}
+
+export async function openShards({ config, role, logger, boss: options }: OpenShardsOptions): Promise<OpenShards> {
+  const specs = config.database.shards;
+  if (specs.length === 0) throw new Error('no database configured: set DATABASE_URL or DATABASE_SHARDS');
+  const sharded = specs.length > 1;
+  const opened: Shard[] = [];
+  const stopAll = async (stopOptions?: Parameters<PgBoss['stop']>[0]) => {
+    await Promise.all(
+      opened.map(async (s) => {
+        await s.reads.close();
+        await s.boss.stop(stopOptions ?? { graceful: false, close: true });
+      }),
+    );
+  };
+  try {
+    for (const spec of specs) {
+      const instance = sharded ? [options.instance, `s${spec.id}`].filter(Boolean).join('-') : options.instance;
+      const boss = createBoss({
+        ...options,
+        config,
+        role,
+        logger: logger.child({ shard: spec.id }),
+        url: spec.url,
+        ...(instance ? { instance } : {}),
+      });
+      await startBoss(boss, logger);
+      const executeSql = executorOf(boss);
+      opened.push({ id: spec.id, boss, executeSql, reads: primaryReads(executeSql) });
+    }
+  } catch (err) {
+    await stopAll().catch(() => undefined);
+    throw err;
+  }
+  return { shards: new ShardSet(opened), stop: stopAll };
+}
