@@ -94,7 +94,7 @@ export async function runningPostmaster(dataDir: string): Promise<number | undef
 }
 
 /** A postmaster left running by a killed supervisor: stop it so this start can own the data dir. */
-async function stopStalePostmaster(dataDir: string): Promise<void> {
+export async function stopStalePostmaster(dataDir: string): Promise<void> {
   const pid = await runningPostmaster(dataDir);
   if (pid === undefined) return; // none, or a stale pid file PostgreSQL removes itself
   try {
@@ -154,7 +154,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       const text = chunk.toString('utf8');
       for (const line of text.split('\n')) if (line.trim()) options.onLog?.(line);
       if (log.length < 20_000) log += text;
-      if (log.includes('database system is ready to accept connections')) resolve();
+      // A standby (streaming replica) says "ready to accept read-only connections" once consistent.
+      if (/database system is ready to accept (read-only )?connections/.test(log)) resolve();
     };
     child.stderr?.on('data', onData);
     child.on('error', reject);

@@ -39,6 +39,10 @@ export const METRICS = {
   queueConcurrencyLimit: `${METRIC_PREFIX}queue_concurrency_limit`,
   /** Scheduler (API and worker replicas) */
   scheduledTasks: `${METRIC_PREFIX}scheduled_tasks_total`,
+  /** Topology: read replicas (API and worker replicas) */
+  replicaLag: `${METRIC_PREFIX}db_replica_lag_seconds`,
+  replicaUp: `${METRIC_PREFIX}db_replica_up`,
+  dbReads: `${METRIC_PREFIX}db_reads_total`,
 } as const;
 
 export function createMetricsRegistry(role: string, labels: Record<string, string> = {}): Registry {

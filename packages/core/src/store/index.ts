@@ -23,6 +23,7 @@
  * - schedules.ts — recurring schedules and the scheduler tick's transaction
  * - dependencies.ts — task dependencies: lock parents, link children, their outputs
  * - task-waits.ts — long-poll: mark a task watched, check ended ones
+ * - replication.ts — streaming replicas: the primary's WAL position, a replica's replay position
  */
 export * from './claim.ts';
 export * from './enqueue.ts';
@@ -43,3 +44,4 @@ export * from './schedules.ts';
 export * from './tasks.ts';
 export * from './task-waits.ts';
 export * from './queue-settings.ts';
+export * from './replication.ts';

@@ -2,6 +2,9 @@
  * Opening the shard map for an app process: one started pg-boss (its own pool, and LISTEN
  * connection when asked) per primary, each checked to be at this release's schema, and a read
  * router per shard (replicas when configured). Stopping stops them all.
+ *
+ * A primary that does not answer at start fails the start (the process exits and its supervisor
+ * retries); a replica that does not answer does not: it is skipped until a probe finds it healthy.
  */
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.ts';
@@ -9,7 +12,8 @@ import { type BossOptions, createBoss, type Role } from '../db.ts';
 import type { Logger } from '../logger.ts';
 import { startBoss } from '../startup.ts';
 import { executorOf } from '../store/executor.ts';
-import { primaryReads } from './read-router.ts';
+import type { ReadRouter } from './read-router.ts';
+import { countedPrimaryReads, openReplicaReads } from './replicas.ts';
 import { type Shard, ShardSet } from './shard-set.ts';
 
 export interface OpenShardsOptions {
@@ -51,7 +55,23 @@ export async function openShards({ config, role, logger, boss: options }: OpenSh
       });
       await startBoss(boss, logger);
       const executeSql = executorOf(boss);
-      opened.push({ id: spec.id, boss, executeSql, reads: primaryReads(executeSql) });
+      let reads: ReadRouter = countedPrimaryReads(spec.id, executeSql);
+      try {
+        if (spec.readUrls.length > 0)
+          reads = await openReplicaReads({
+            shardId: spec.id,
+            primary: executeSql,
+            readUrls: spec.readUrls,
+            config,
+            role,
+            logger,
+            // Small: a replica pool serves only reads, and each replica of the shard has one.
+            max: Math.max(2, Math.ceil(options.max / 2)),
+            ...(options.instance ? { instance: options.instance } : {}),
+          });
+      } finally {
+        opened.push({ id: spec.id, boss, executeSql, reads });
+      }
     }
   } catch (err) {
     await stopAll().catch(() => undefined);
