@@ -5,7 +5,8 @@
  *   list
  *   revoke --name billing-service
  *
- * The key is printed once on create; only its hash is stored.
+ * The key is printed once on create; only its hash is stored. Keys live on the home shard (the
+ * lowest id of DATABASE_SHARDS, or DATABASE_URL): the API authenticates against that shard only.
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -49,7 +50,7 @@ try {
   fail(err instanceof ConfigError ? err.message : String(err));
 }
 const logger = createLogger({ role: 'cli', config: { ...config, log: { ...config.log, level: 'warn' } }, destination: process.stderr });
-const db = await localDatabase(config, logger, { shareRunning: true });
+const db = await localDatabase(config, logger, { shareRunning: true, homeOnly: true });
 const client = new pg.Client({ connectionString: db.url, application_name: 'taskfleet-cli' });
 try {
   await client.connect();

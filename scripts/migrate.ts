@@ -1,5 +1,9 @@
-/** `npm run migrate`: apply migrations and sync queues (embedded PostgreSQL when DATABASE_URL is unset). */
-import { applyMigrations, ConfigError, createLogger, loadConfig } from '@taskfleet/core';
+/**
+ * `npm run migrate`: apply migrations and sync queues on every shard's primary (DATABASE_SHARDS, or
+ * DATABASE_URL alone; the embedded PostgreSQL primaries when neither is set). Replicas get the
+ * schema through replication.
+ */
+import { applyMigrationsToShards, ConfigError, createLogger, loadConfig } from '@taskfleet/core';
 import { localDatabase } from './lib/database.ts';
 
 try {
@@ -7,11 +11,16 @@ try {
   const logger = createLogger({ role: 'migrate', config });
   const db = await localDatabase(config, logger, { shareRunning: true });
   try {
-    const result = await applyMigrations({ ...config, database: { ...config.database, url: db.url } }, logger);
-    logger.info(
-      { applied: result.applied, adopted: result.adopted, alreadyApplied: result.alreadyApplied },
-      result.applied.length ? `applied ${result.applied.length} migration(s)` : 'database is up to date',
-    );
+    for (const result of await applyMigrationsToShards(config, logger, db.shards))
+      logger.info(
+        {
+          ...(db.shards.length > 1 ? { shard: result.shard } : {}),
+          applied: result.applied,
+          adopted: result.adopted,
+          alreadyApplied: result.alreadyApplied,
+        },
+        result.applied.length ? `applied ${result.applied.length} migration(s)` : 'database is up to date',
+      );
   } finally {
     await db.stop();
   }

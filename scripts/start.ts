@@ -1,12 +1,13 @@
 /**
  * `npm start`: the whole fleet on one machine, each part its own OS process like in production.
- * Database (embedded PostgreSQL under .data/ unless DATABASE_URL is set) → migrations → the API and
- * WORKER_REPLICAS workers. Logs are prefixed by process; a crashed child is reported and restarted
+ * Database (embedded PostgreSQL under .data/ unless DATABASE_URL / DATABASE_SHARDS is set:
+ * EMBEDDED_PG_SHARDS primaries with EMBEDDED_PG_READ_REPLICAS streaming replicas each) → migrations
+ * on every shard's primary → the API and WORKER_REPLICAS workers, given the shard map. Logs are prefixed by process; a crashed child is reported and restarted
  * with backoff; Ctrl-C drains every child, then stops the database. A second Ctrl-C kills at once.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { applyMigrations, ConfigError, type Config, createLogger, loadConfig, redactUrl } from '@taskfleet/core';
+import { applyMigrationsToShards, ConfigError, type Config, createLogger, loadConfig, redactUrl, shardMapEnv } from '@taskfleet/core';
 import { localDatabase } from './lib/database.ts';
 import { nodeEnvFor, nodeFlagsFor } from './lib/node-flags.ts';
 
@@ -39,7 +40,7 @@ const logger = createLogger({ role: 'supervisor', config });
 const tty = process.stdout.isTTY === true;
 const childLogFormat = config.log.format === 'auto' && tty ? 'pretty' : config.log.format;
 
-const db = await localDatabase(config, logger);
+const db = await localDatabase(config, logger, { replicas: true });
 let stopping = false;
 db.exited.then((code) => {
   if (!stopping) {
@@ -49,8 +50,11 @@ db.exited.then((code) => {
 });
 
 try {
-  const result = await applyMigrations({ ...config, database: { ...config.database, url: db.url } }, logger);
-  logger.info({ applied: result.applied, alreadyApplied: result.alreadyApplied }, 'migrations done');
+  for (const result of await applyMigrationsToShards(config, logger, db.shards))
+    logger.info(
+      { ...(db.shards.length > 1 ? { shard: result.shard } : {}), applied: result.applied, alreadyApplied: result.alreadyApplied },
+      'migrations done',
+    );
 } catch (err) {
   logger.fatal({ err }, 'migrations failed');
   await db.stop();
@@ -75,6 +79,8 @@ const specs: ChildSpec[] = [
 // Local development on the embedded database runs without API keys unless asked otherwise; with
 // DATABASE_URL (a real deployment's database) authentication stays on unless API_AUTH says so.
 const authEnv: Record<string, string> = db.embedded && !process.env.API_AUTH ? { API_AUTH: 'disabled' } : {};
+// The shard map goes to the children whole (shardMapEnv), never partly from the supervisor's own env.
+const { DATABASE_SHARDS: _shards, DATABASE_READ_URLS: _reads, ...inherited } = process.env;
 const width = Math.max(...specs.map((s) => s.name.length));
 const children = new Map<string, Supervised>();
 
@@ -92,7 +98,7 @@ function launch(child: Supervised): void {
     // in order. The IPC channel makes a child drain and exit if the supervisor dies.
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: { ...process.env, ...nodeEnvFor(spec.script), DATABASE_URL: db.url, LOG_FORMAT: childLogFormat, ...authEnv, ...spec.env },
+    env: { ...inherited, ...nodeEnvFor(spec.script), ...shardMapEnv(db.shards), LOG_FORMAT: childLogFormat, ...authEnv, ...spec.env },
   });
   child.process = proc;
   child.startedAt = Date.now();
@@ -127,6 +133,20 @@ async function waitReady(url: string, timeoutMs: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 200));
   }
   return false;
+}
+
+/** The banner's database lines: one server as before; with shards, each primary and its replicas. */
+function databaseLines(): string[] {
+  const where = db.embedded ? `embedded PostgreSQL, data in ${config.embedded.dataDir}` : '';
+  const [home] = db.shards;
+  if (db.shards.length === 1 && home?.readUrls.length === 0)
+    return [`  database  ${where ? `${where} (${redactUrl(db.url)})` : redactUrl(db.url)}`];
+  return [
+    `  database  ${where ? `${where}…, ` : ''}${db.shards.length} shard(s)`,
+    ...db.shards.map(
+      (s) => `    shard ${s.id}  ${redactUrl(s.url)}${s.readUrls.length ? `  replicas ${s.readUrls.map(redactUrl).join(', ')}` : ''}`,
+    ),
+  ];
 }
 
 let shuttingDown: Promise<void> | undefined;
@@ -183,7 +203,7 @@ if (!stopping) {
       .map((s) => `, ${s.readyUrl.replace('/readyz', '/metrics')}`)
       .join('')}`,
     `  auth      ${authEnv.API_AUTH === 'disabled' ? 'disabled (embedded database, local development; set API_AUTH=required to test keys)' : config.api.auth}`,
-    `  database  ${db.embedded ? `embedded PostgreSQL, data in ${config.embedded.dataDir} (${redactUrl(db.url)})` : redactUrl(db.url)}`,
+    ...databaseLines(),
     '  try it:',
     `    curl -s -X POST ${api}/v1/queues/noop/tasks -H 'content-type: application/json' -d '{"payload":{"echo":"hello"}}'`,
     '  Ctrl-C drains and stops everything.',

@@ -11,7 +11,7 @@
  */
 import { shardMapEnv, type ShardSpec } from '@taskfleet/core';
 import { identify, looksLikeStandby, makeStandby, pruneSlots, slotName } from './embedded-replica.ts';
-import { type EmbeddedPostgres, runningPostmaster, startEmbeddedPostgres, stopStalePostmaster } from './embedded-postgres.ts';
+import { type EmbeddedPostgres, freePort, runningPostmaster, startEmbeddedPostgres, stopStalePostmaster } from './embedded-postgres.ts';
 
 export interface ServerPlace {
   /** `s0`, `s0-r1`, … (log prefix, replication application_name). */
@@ -39,6 +39,25 @@ export function topologyLayout(baseDir: string, basePort: number, shards: number
       slot: slotName(id, i + 1),
     })),
   }));
+}
+
+/** `count` consecutive free ports on 127.0.0.1 (the first of them), for a topology in tests. */
+export async function freePortRange(count: number): Promise<number> {
+  const { createServer } = await import('node:net');
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = await freePort();
+    if (first + count > 65535) continue;
+    let ok = true;
+    for (let p = first + 1; ok && p < first + count; p++) ok = await free(p);
+    if (ok) return first;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
 }
 
 export interface EmbeddedTopologyOptions {

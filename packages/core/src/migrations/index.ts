@@ -9,3 +9,4 @@ export {
   type SchemaStatus,
 } from './runner.ts';
 export { applyMigrations } from './apply.ts';
+export { applyMigrationsToShards, type ShardMigrateResult } from './shards.ts';
