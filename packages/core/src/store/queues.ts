@@ -74,3 +74,13 @@ export async function throughputPerMinute(executeSql: ExecuteSql): Promise<Throu
   );
   return rows as ThroughputRow[];
 }
+
+/**
+ * Give a partitioned queue's own table what migrations 000003–000008 gave `pgboss.job_common`
+ * (taskfleet's indexes and autovacuum settings; migration 000015). Idempotent, and nothing for a queue
+ * in the shared table. Returns the queue's own table, or null when it has none.
+ */
+export async function prepareQueueTable(executeSql: ExecuteSql, queue: string): Promise<string | null> {
+  const { rows } = await executeSql('SELECT taskfleet.prepare_queue_table($1) AS "table"', [queue]);
+  return (rows[0]?.table as string | null | undefined) ?? null;
+}

@@ -62,6 +62,13 @@ export interface TaskDefinition<Name extends string = string, Schema extends z.Z
   readonly flowControl?: Readonly<QueueSettingsPatch>;
   /** Made by the fleet itself (e.g. callback deliveries): the API refuses submissions to it. */
   readonly internal?: boolean;
+  /**
+   * The queue gets a table of its own (a partition of `pgboss.job`) instead of sharing
+   * `pgboss.job_common` with the other queues: its claims, index and vacuum no longer share pages with
+   * them. Fixed when the queue is created: setting it on a type whose queue exists changes nothing
+   * (the migration step warns); docs/operations.md, "Per-queue partitions", says how to move a queue.
+   */
+  readonly partition?: boolean;
 }
 
 /** The payload type of a task definition (after parsing: defaults filled in). */
@@ -76,6 +83,7 @@ export function defineTask<const Name extends string, Schema extends z.ZodType>(
   defaults?: Partial<TaskDefaults>;
   flowControl?: QueueSettingsPatch;
   internal?: boolean;
+  partition?: boolean;
 }): TaskDefinition<Name, Schema> {
   if (!isValidTaskName(def.name)) {
     throw new Error(`task name ${JSON.stringify(def.name)} is invalid: use lower-case dotted words like "http.request"`);
@@ -97,6 +105,7 @@ export function defineTask<const Name extends string, Schema extends z.ZodType>(
     defaults: Object.freeze(defaults),
     ...flowControl,
     ...(def.internal ? { internal: true } : {}),
+    ...(def.partition ? { partition: true } : {}),
   });
 }
 
