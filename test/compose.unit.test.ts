@@ -1,9 +1,12 @@
 /**
  * Docker cannot run here, so docker-compose.yml is kept honest by parsing it: every variable it
  * sets exists in loadConfig and parses there, the commands exist in the entrypoint, the worker's
- * stop grace exceeds its drain, and the ports match the config.
+ * stop grace exceeds its drain, and the ports match the config. The same for the sharded example
+ * (deploy/compose/sharded.yml), whose shard map must name its own services; `docker compose config`
+ * checks both files too where Docker's compose is installed.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ENV_VARS, loadConfig } from '@taskfleet/core';
@@ -104,5 +107,74 @@ describe('docker-compose.yml', () => {
       port: loadConfig(compose.services.worker?.environment ?? {}).worker.port,
     });
     expect(jobs.get('taskfleet-lb')?.static_configs?.[0]?.targets).toEqual(['lb:8404']);
+  });
+});
+
+/** Docker's compose (plugin or standalone), when this machine has it. */
+function composeCommand(): string[] | undefined {
+  for (const cmd of [['docker', 'compose'], ['docker-compose']]) {
+    const probe = spawnSync(cmd[0] as string, [...cmd.slice(1), 'version'], { encoding: 'utf8' });
+    if (probe.status === 0) return cmd;
+  }
+  return undefined;
+}
+
+describe('deploy/compose/sharded.yml (two shards, one streaming replica each)', () => {
+  type Service = {
+    command?: string[];
+    environment?: Record<string, string>;
+    volumes?: string[];
+    depends_on?: Record<string, { condition: string }>;
+    build?: string;
+    stop_grace_period?: string;
+  };
+  const file = new URL('deploy/compose/sharded.yml', root);
+  const sharded = parse(readFileSync(file, 'utf8'), { merge: true }) as { services: Record<string, Service> };
+  const apps = ['migrate', 'api', 'worker'] as const;
+  const hostOf = (url: string) => new URL(url).hostname;
+
+  it('gives every app the same valid shard map: two primaries with one replica each, all services of the file', () => {
+    const configs = apps.map((name) => {
+      const env = sharded.services[name]?.environment ?? {};
+      for (const key of Object.keys(env)) expect(Object.keys(ENV_VARS), `${name}: ${key}`).toContain(key);
+      return loadConfig(env);
+    });
+    for (const config of configs) expect(config.database.shards).toEqual(configs[0]?.database.shards);
+    const shards = configs[0]?.database.shards ?? [];
+    expect(shards.map((s) => [s.id, hostOf(s.url), s.readUrls.map(hostOf)])).toEqual([
+      [0, 'postgres-0', ['postgres-0-replica']],
+      [1, 'postgres-1', ['postgres-1-replica']],
+    ]);
+    for (const name of apps) expect(entrypoint).toContain(`${sharded.services[name]?.command?.[0]})`);
+    for (const name of apps) expect(sharded.services[name]?.build).toBe('../..');
+  });
+
+  it("makes each replica from its own primary, through the slot and role the primary's init script creates", () => {
+    const init = readFileSync(new URL('deploy/compose/replication-init.sh', root), 'utf8');
+    for (const id of [0, 1]) {
+      const primary = sharded.services[`postgres-${id}`];
+      const replica = sharded.services[`postgres-${id}-replica`];
+      expect(primary?.volumes).toContain('./replication-init.sh:/docker-entrypoint-initdb.d/replication-init.sh:ro');
+      expect(replica?.environment?.PRIMARY).toBe(`postgres-${id}`);
+      expect(replica?.depends_on?.[`postgres-${id}`]?.condition).toBe('service_healthy');
+      const script = replica?.command?.join('\n') ?? '';
+      expect(script).toContain('pg_basebackup -h "$$PRIMARY" -U replicator');
+      const slot = / -S (\w+)/.exec(script)?.[1];
+      expect(init).toContain(`pg_create_physical_replication_slot('${slot}')`);
+      expect(init).toContain('CREATE ROLE replicator WITH REPLICATION LOGIN');
+      expect(init).toMatch(/host replication replicator all/);
+    }
+    // The migrate job waits for every primary; it never needs the replicas.
+    expect(Object.keys(sharded.services.migrate?.depends_on ?? {}).sort()).toEqual(['postgres-0', 'postgres-1']);
+  });
+
+  it('passes `docker compose config` where Docker compose is installed (both files)', () => {
+    const cmd = composeCommand();
+    if (!cmd) return; // no Docker compose on this machine: the parsing above is the check
+    for (const f of ['docker-compose.yml', 'deploy/compose/sharded.yml']) {
+      expect(existsSync(new URL(f, root))).toBe(true);
+      const res = spawnSync(cmd[0] as string, [...cmd.slice(1), '-f', f, 'config', '-q'], { cwd: new URL('.', root), encoding: 'utf8' });
+      expect(res.status, `${f}: ${res.stderr}`).toBe(0);
+    }
   });
 });

@@ -3,8 +3,10 @@
  * Prometheus Operator) OpenAPI schemas shipped by kubernetes-models, and agrees with the apps — env
  * vars exist in loadConfig and parse, required ones are set, commands exist in the image's
  * entrypoint, ports and probe paths are the ones the apps serve, grace periods exceed the drains,
- * selectors and scale targets point at what exists.
+ * selectors and scale targets point at what exists. The sharded overlay (deploy/k8s-sharded) sets a
+ * valid two-shard map with one replica each; `kubectl kustomize` builds it where kubectl is installed.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
@@ -14,7 +16,7 @@ import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { ENV_VARS, loadConfig } from '@taskfleet/core';
 
 const root = new URL('../', import.meta.url);
@@ -140,5 +142,49 @@ describe('deploy/k8s', () => {
     const monitor = find('PodMonitor', 'taskfleet');
     const portNames = pods.slice(0, 2).flatMap((p) => p.spec.template.spec.containers[0].ports.map((x: { name: string }) => x.name));
     for (const endpoint of monitor.spec.podMetricsEndpoints) expect(portNames).toContain(endpoint.port);
+  });
+});
+
+describe('deploy/k8s-sharded (overlay: two shards, one streaming replica each)', () => {
+  const overlayDir = new URL('deploy/k8s-sharded/', root);
+  const overlay = parse(readFileSync(new URL('kustomization.yaml', overlayDir), 'utf8')) as {
+    resources: string[];
+    patches: { path: string }[];
+  };
+  const patch = parse(readFileSync(new URL(overlay.patches[0]?.path ?? '', overlayDir), 'utf8')) as Manifest;
+  /** The Secret's strategic merge: keys set to null are removed. */
+  const merged = Object.fromEntries(Object.entries({ ...secret.stringData, ...patch.stringData }).filter(([, v]) => v !== null)) as Record<
+    string,
+    string
+  >;
+
+  it('patches only the base Secret, with variables loadConfig knows and a map of two shards with one replica each', () => {
+    expect(overlay.resources).toEqual(['../k8s']);
+    expect(overlay.patches).toHaveLength(1);
+    expect([patch.kind, patch.metadata.name]).toEqual(['Secret', 'taskfleet-secrets']);
+    for (const key of Object.keys(merged)) expect(Object.keys(ENV_VARS), key).toContain(key);
+    expect(merged.DATABASE_URL).toBeUndefined();
+    const sharded = loadConfig({ ...configMap.data, ...merged });
+    expect(sharded.database.shards.map((s) => [s.id, s.readUrls.length])).toEqual([
+      [0, 1],
+      [1, 1],
+    ]);
+    expect(sharded.database.url).toBe(sharded.database.shards[0]?.url);
+  });
+
+  it('builds with kubectl kustomize (where kubectl is installed) into valid manifests carrying that map', () => {
+    const probe = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+    if (probe.status !== 0) return; // no kubectl on this machine: the parsing above is the check
+    const built = spawnSync('kubectl', ['kustomize', 'deploy/k8s-sharded'], { cwd: new URL('.', root), encoding: 'utf8' });
+    expect(built.status, built.stderr).toBe(0);
+    const docs = parseAllDocuments(built.stdout).map((d) => d.toJSON() as Manifest);
+    expect(docs.length).toBe(kustomization.resources.length);
+    for (const m of docs) {
+      const Model = MODELS[`${m.apiVersion}/${m.kind}`];
+      expect(Model, `${m.kind} ${m.metadata.name}`).toBeDefined();
+      expect(() => new (Model as NonNullable<typeof Model>)(m as never).validate(), m.metadata.name).not.toThrow();
+    }
+    const builtSecret = docs.find((m) => m.kind === 'Secret');
+    expect(builtSecret?.stringData).toEqual(merged);
   });
 });
