@@ -11,6 +11,7 @@ import { runDrain } from './scenarios/drain.ts';
 import { runE2e } from './scenarios/e2e.ts';
 import { runGroups } from './scenarios/groups.ts';
 import { runIngest } from './scenarios/ingest.ts';
+import { runPartitions } from './scenarios/partitions.ts';
 import { runWorkerBench } from './scenarios/worker.ts';
 
 const { positionals, values } = parseArgs({
@@ -20,6 +21,11 @@ const { positionals, values } = parseArgs({
     connections: { type: 'string' },
     seconds: { type: 'string' },
     repeats: { type: 'string' },
+    // partitions: its sizes (jobs; jobs/s for the rate)
+    'neighbour-backlog': { type: 'string' },
+    'neighbour-rate': { type: 'string' },
+    'drain-jobs': { type: 'string' },
+    'deep-backlog': { type: 'string' },
   },
 });
 const connections = values.connections?.split(',').map(Number);
@@ -48,6 +54,21 @@ const drainOptions = quick
   ? { backlog: 2000, bullmqBacklog: 1000, repeats: repeats ?? 1 }
   : { backlog: 100_000, bullmqBacklog: 20_000, repeats: repeats ?? 3 };
 
+/** Full: B holds 1,000,000 with a churn of 1,000/s; A drains 100,000 (3 rounds) and 1,000,000 queued. */
+function partitionsOptions() {
+  const size = (name: keyof typeof values, full: number, small: number) =>
+    typeof values[name] === 'string' ? Number(values[name]) : quick ? small : full;
+  return {
+    neighbourBacklog: size('neighbour-backlog', 1_000_000, 20_000),
+    neighbourRate: size('neighbour-rate', 1_000, 200),
+    drain: size('drain-jobs', 100_000, 2_000),
+    repeats: repeats ?? (quick ? 1 : 3),
+    deepBacklog: size('deep-backlog', 1_000_000, 20_000),
+    warmupSeconds: quick ? 0 : 2,
+    seconds: seconds ?? (quick ? 2 : 10),
+  };
+}
+
 const scenarios: Record<string, () => Promise<void>> = {
   ingest: () => runIngest(ingestOptions('single'), log),
   'ingest-batch': () => runIngest(ingestOptions('batch'), log),
@@ -61,7 +82,11 @@ const scenarios: Record<string, () => Promise<void>> = {
       quick ? { backlog: 20_000, seconds: 1, drainWarmupSeconds: 0 } : { backlog: 1_000_000, seconds: 6, drainWarmupSeconds: 2 },
       log,
     ),
+  // Measures every server itself (like drain): about 6 minutes per server in a full run.
+  partitions: () => runPartitions(partitionsOptions(), log),
 };
+/** Scenarios that measure the stock external server themselves (not run again on it below). */
+const MEASURE_EVERY_SERVER = new Set(['drain', 'partitions']);
 
 const chosen = positionals.length ? positionals : Object.keys(scenarios);
 const facts = machineFacts();
@@ -85,7 +110,7 @@ console.table(summaryRows(resultsDir(), chosen));
 // Every figure must hold on a server we did not configure: without DATABASE_URL, the scenarios run
 // again on the stock external server when one answers (drain measures both servers itself).
 const external = await externalServerFor(log);
-const again = chosen.filter((name) => name !== 'drain');
+const again = chosen.filter((name) => !MEASURE_EVERY_SERVER.has(name));
 if (external && again.length > 0) {
   process.env.DATABASE_URL = external;
   process.env.TASKFLEET_BENCH_SERVER = 'stock';

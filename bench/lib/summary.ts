@@ -160,6 +160,30 @@ function groupsRows(r: any, add: Add): void {
   );
 }
 
+/** One group of rows per server: A's drain next to a busy B and at a deep backlog, own table vs job_common (no targets). */
+function partitionsRows(r: any, add: Add): void {
+  for (const sv of r.servers ?? []) {
+    const n = sv.neighbour;
+    add(
+      `A next to busy B, jobs/s own table, ${sv.server}`,
+      n.own.median,
+      `job_common ${n.shared.median}`,
+      `${fx(n.ownVsShared)}×`,
+      '',
+      null,
+    );
+    if (sv.deep)
+      add(
+        `A with ${sv.deep.own.queued.toLocaleString('en-US')} queued, jobs/s own table, ${sv.server}`,
+        sv.deep.own.jobsPerSecond,
+        `job_common ${sv.deep.shared.jobsPerSecond}`,
+        `${fx(sv.deep.ownVsShared)}×`,
+        '',
+        null,
+      );
+  }
+}
+
 /** The rows each scenario contributes, read from its result JSON; scenarios not listed contribute none. */
 const ROWS = new Map<string, (r: any, add: Add) => void>([
   ['ingest', ingestRows],
@@ -170,6 +194,7 @@ const ROWS = new Map<string, (r: any, add: Add) => void>([
   ['e2e', e2eRows],
   ['backlog', backlogRows],
   ['groups', groupsRows],
+  ['partitions', partitionsRows],
 ]);
 
 export function summaryRows(dir: string, scenarios: string[]): SummaryRow[] {
