@@ -7,23 +7,20 @@
  * group commit) → one problem+json error handler.
  */
 import {
-  executorOf,
   type Config,
   createQueueStatsExporter,
   healthRoutes,
-  insertTasks,
-  inTransaction,
   type Logger,
   ping,
   metricsRoute,
-  QueueWaker,
   type QueueStatsExporter,
+  ShardSet,
 } from '@taskfleet/core';
 import { Hono } from 'hono';
 import { PatternRouter } from 'hono/router/pattern-router';
 import type { PgBoss } from 'pg-boss';
 import type { Registry } from 'prom-client';
-import { GroupCommitter } from './enqueue/group-commit.ts';
+import type { GroupCommitter } from './enqueue/group-commit.ts';
 import type { AppEnv } from './env.ts';
 import { createLongPoll, type LongPoll } from './long-poll/index.ts';
 import { type ApiMetrics, createApiMetrics } from './metrics.ts';
@@ -31,7 +28,7 @@ import { authenticate } from './middleware/auth.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { errorHandler, problemResponse } from './problem.ts';
-import { DepthShedder, queueDepthCache } from './queue-stats.ts';
+import type { DepthShedder } from './queue-stats.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { enqueueRoutes } from './routes/enqueue.ts';
 import { fleetRoutes } from './routes/fleet.ts';
@@ -40,10 +37,14 @@ import { scheduleRoutes } from './routes/schedules.ts';
 import { taskOpsRoutes } from './routes/task-ops.ts';
 import { taskReadRoutes } from './routes/tasks.ts';
 import { uiRoutes } from './routes/ui.ts';
+import { createLanes, type Lanes } from './shards/lanes.ts';
 
 export interface ApiDeps {
   config: Config;
+  /** The home shard's pg-boss (`shards.home.boss`). */
   boss: PgBoss;
+  /** Every shard (runMain's ShardSet); default `ShardSet.of(boss)`, one shard. */
+  shards?: ShardSet;
   logger: Logger;
   metrics: Registry;
   /** True once shutdown has begun. */
@@ -54,6 +55,9 @@ export interface Api {
   app: Hono<AppEnv>;
   /** Flushes pending group commits and refuses new ones (graceful shutdown). */
   close(): Promise<void>;
+  /** Per shard: group committer, waker, depth shedder, cached reads. */
+  lanes: Lanes;
+  /** The home shard's group committer and depth shedder (the only ones with one shard). */
   committer: GroupCommitter;
   metrics: ApiMetrics;
   shedder: DepthShedder;
@@ -63,55 +67,40 @@ export interface Api {
 }
 
 export function createApi(deps: ApiDeps): Api {
-  const { config, boss, logger } = deps;
-  const executeSql = executorOf(boss);
-  // One NOTIFY per queue in flight, after the inserts commit (store/wake.ts).
-  const waker = new QueueWaker(executeSql, (err, queue) => logger.warn({ err, queue }, 'waking workers failed; they poll'));
-  let committer: GroupCommitter | undefined;
-  const metrics = createApiMetrics(deps.metrics, () => committer?.waiting ?? 0);
-  committer = new GroupCommitter({
-    insert: (queue, rows) => insertTasks(executeSql, queue, rows, waker.wake),
-    maxRows: config.api.groupCommit.maxRows,
-    windowMs: config.api.groupCommit.windowMs,
-    concurrency: config.api.groupCommit.concurrency,
-    queueLimit: config.api.requestQueueSize,
-    timeoutMs: config.api.requestTimeoutMs,
-    onStatement: ({ rows, ok, seconds }) => {
-      metrics.groupCommitRows.observe(rows);
-      metrics.groupCommitSeconds.observe({ outcome: ok ? 'ok' : 'error' }, seconds);
-    },
-  });
-  const shedder = new DepthShedder(executeSql, config.api.shedReadyDepth, logger);
-  // API replicas export the queue gauges too, so autoscaling works even with zero workers.
-  // The last hour of snapshots feeds the dashboard's depth chart (/v1/stats).
-  const queueStats = createQueueStatsExporter({ config, executeSql, registry: deps.metrics, logger, historySeconds: 3600 });
+  const { config, logger } = deps;
+  const shards = deps.shards ?? ShardSet.of(deps.boss);
+  let metrics: ApiMetrics | undefined;
+  const lanes = createLanes({ config, shards, logger, metrics: () => metrics as ApiMetrics });
+  metrics = createApiMetrics(deps.metrics, () => lanes.waiting);
+  // API replicas export the queue gauges too (summed over the shards), so autoscaling works even
+  // with zero workers. The last hour of snapshots feeds the dashboard's depth chart (/v1/stats).
+  const queueStats = createQueueStatsExporter({ config, shards, registry: deps.metrics, logger, historySeconds: 3600 });
   queueStats.start();
-  const stats = queueDepthCache(executeSql);
-  const longPoll = createLongPoll({ config, executeSql, logger, registry: deps.metrics });
+  const longPoll = createLongPoll({ config, shards, logger, registry: deps.metrics });
+  const home = shards.home;
 
   // PatternRouter: the routes' `:op{tasks:batch}`-style custom methods keep Hono's default (RegExpRouter)
   // from compiling them, and its fallback, TrieRouter, allocated ~2.8 KB per request (ingest profile).
   const app = new Hono<AppEnv>({ router: new PatternRouter() });
   app.use('*', requestContext(logger, metrics));
-  app.route('/', healthRoutes({ pingDatabase: () => ping(executeSql), isDraining: deps.isDraining }));
+  // Ready while the home shard answers: a shard that is down refuses only its own requests (503
+  // naming it), so it must not take every replica out of the balancer.
+  app.route('/', healthRoutes({ pingDatabase: () => ping(home.executeSql), isDraining: deps.isDraining }));
   app.route('/', metricsRoute(deps.metrics));
   app.route('/', docsRoutes(config));
   app.route('/', uiRoutes());
-  app.use('/v1/*', authenticate(config, executeSql));
+  // API keys live on the home shard.
+  app.use('/v1/*', authenticate(config, home.executeSql));
   app.use(
     '/v1/*',
     rateLimit(config, () => metrics.shed.inc({ reason: 'rate_limit' })),
   );
-  const transaction = <T>(work: Parameters<typeof inTransaction<T>>[1]) => inTransaction(boss, work);
-  app.route(
-    '/',
-    enqueueRoutes({ config, executeSql, committer, metrics, shedder, wake: waker.wake, transaction, isDraining: deps.isDraining }),
-  );
-  app.route('/', taskReadRoutes({ config, executeSql, waiters: longPoll.waiters }));
-  app.route('/', taskOpsRoutes({ config, boss, executeSql, logger }));
-  app.route('/', queueRoutes({ config, executeSql, stats, logger }));
-  app.route('/', fleetRoutes({ executeSql, queueStats }));
-  app.route('/', scheduleRoutes({ config, executeSql, logger }));
+  app.route('/', enqueueRoutes({ config, lanes, metrics, isDraining: deps.isDraining }));
+  app.route('/', taskReadRoutes({ config, lanes, longPoll }));
+  app.route('/', taskOpsRoutes({ config, lanes, logger }));
+  app.route('/', queueRoutes({ config, lanes, logger }));
+  app.route('/', fleetRoutes({ lanes, queueStats }));
+  app.route('/', scheduleRoutes({ config, lanes, logger }));
   app.notFound((c) =>
     problemResponse(c, {
       type: 'https://taskfleet.dev/problems/not-found',
@@ -121,18 +110,17 @@ export function createApi(deps: ApiDeps): Api {
     }),
   );
   app.onError(errorHandler(logger));
-  const closer = committer;
   return {
     app,
-    committer: closer,
+    lanes,
+    committer: lanes.home.committer,
     metrics,
-    shedder,
+    shedder: lanes.home.shedder,
     queueStats,
     longPoll,
     close: async () => {
       await longPoll.close();
-      await closer.close();
-      await waker.idle();
+      await lanes.close();
       await queueStats.stop();
     },
   };

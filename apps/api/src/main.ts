@@ -1,19 +1,19 @@
 /** Entry point: wire real dependencies, start serving, drain on SIGTERM. */
-import { createMetricsRegistry, runMain, startScheduler, startServer } from '@taskfleet/core';
+import { createMetricsRegistry, runMain, startSchedulers, startServer } from '@taskfleet/core';
 import { createApi } from './app.ts';
 
 await runMain({
   role: 'api',
   boss: (config) => ({ max: config.api.poolSize, supervise: false, listen: false }),
   bossStop: { graceful: true, close: true, timeout: 5_000 },
-  async start({ config, logger, boss }) {
+  async start({ config, logger, boss, shards }) {
     if (config.api.auth === 'disabled')
       logger.warn('API_AUTH=disabled: every request is treated as an anonymous admin (local development only)');
     let draining = false;
     const metrics = createMetricsRegistry('api');
-    const api = createApi({ config, boss, logger, metrics, isDraining: () => draining });
-    // Every replica, API and worker alike, fires the due recurring schedules (schedules/scheduler.ts).
-    const scheduler = startScheduler({ config, boss, logger, registry: metrics });
+    const api = createApi({ config, boss, shards, logger, metrics, isDraining: () => draining });
+    // Every replica, API and worker alike, fires the due recurring schedules of every shard (schedules/scheduler.ts).
+    const scheduler = startSchedulers({ config, shards, logger, registry: metrics });
     const server = await startServer(api.app, {
       host: config.api.host,
       port: config.api.port,

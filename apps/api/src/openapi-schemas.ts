@@ -5,6 +5,7 @@
  * Request bodies and queries are not here: routes declare the schemas that validate them.
  */
 import { z } from '@hono/zod-openapi';
+import { FieldErrorSchema, type ProblemSchema } from './openapi-problems.ts';
 import {
   API_KEY_SCOPES,
   type BatchResult,
@@ -37,24 +38,6 @@ export const ANY_JSON = {
 
 /** Payloads, outputs and errors as stored. */
 export const JsonValue = z.json().openapi('JsonValue', ANY_JSON);
-
-export const FieldErrorSchema = z
-  .object({
-    field: z.string().openapi({ description: 'Path of the bad field', example: 'payload.url' }),
-    message: z.string(),
-  })
-  .openapi('FieldError');
-
-export const ProblemSchema = z
-  .looseObject({
-    type: z.string().openapi({ example: 'https://taskfleet.dev/problems/validation' }),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string().optional(),
-    requestId: z.string().optional().openapi({ description: 'The `X-Request-Id` of the request' }),
-    errors: z.array(FieldErrorSchema).optional().openapi({ description: 'One entry per bad field (validation)' }),
-  })
-  .openapi('Problem', { description: 'RFC 9457 problem details; some carry extensions, e.g. `taskId` or `state` on a 409.' });
 
 export const TaskSchema = z
   .object({
@@ -114,18 +97,33 @@ export const EnqueueReceiptSchema = z
 const BatchItemResultSchema = z
   .object({
     index: count,
-    status: z.enum(['accepted', 'duplicate', 'replaced', 'conflict', 'invalid']).openapi({
+    status: z.enum(['accepted', 'duplicate', 'replaced', 'conflict', 'invalid', 'unavailable']).openapi({
       description:
-        "`duplicate`: an idempotent repeat, or the task a throttle window already holds; `replaced`: the debounced task of the window now carries this item's content",
+        "`duplicate`: an idempotent repeat, or the task a throttle window already holds; `replaced`: the debounced task of the window now carries this item's content; `unavailable` (several shards only): the item's shard did not answer — the item is not acknowledged, send it again (with an idempotency key that is safe)",
     }),
     id: z.uuid().optional(),
     statusUrl: z.url().optional(),
     errors: z.array(FieldErrorSchema).optional(),
+    shard: z
+      .number()
+      .int()
+      .min(0)
+      .max(255)
+      .optional()
+      .openapi({ description: 'For `unavailable` items: the shard whose database did not answer' }),
   })
   .openapi('BatchItemResult');
 
 export const BatchResultSchema = z
-  .object({ accepted: count, duplicate: count, replaced: count, conflict: count, invalid: count, results: z.array(BatchItemResultSchema) })
+  .object({
+    accepted: count,
+    duplicate: count,
+    replaced: count,
+    conflict: count,
+    invalid: count,
+    unavailable: count.optional().openapi({ description: "Only when some items' shard did not answer (their items are `unavailable`)" }),
+    results: z.array(BatchItemResultSchema),
+  })
   .openapi('BatchResult');
 
 export const TaskPageSchema = z
@@ -231,50 +229,7 @@ export const QueueParams = z.object({
 });
 export const TaskParams = QueueParams.extend({ id: z.uuid().openapi({ description: 'Task id' }) });
 
-/** The problem+json answers, by status: each a reusable response in the document's components. */
-const PROBLEMS = {
-  400: ['BadRequest', 'Malformed body: not JSON, not UTF-8, or empty'],
-  401: ['Unauthorized', 'No API key, or an invalid or revoked one'],
-  403: ['Forbidden', 'The API key lacks the scope this needs'],
-  404: ['NotFound', 'No such queue or task (or not visible to this API key)'],
-  409: ['Conflict', 'Conflict with the current state'],
-  413: ['PayloadTooLarge', 'The body is larger than the limit'],
-  415: ['UnsupportedMediaType', 'The body is not application/json (UTF-8)'],
-  422: ['ValidationFailed', 'Validation failed: `errors` names each bad field'],
-  429: ['RateLimited', "The API key's request rate is exceeded"],
-  503: ['Unavailable', 'Overloaded, shutting down, or the database is unavailable'],
-} as const;
-type ProblemStatus = keyof typeof PROBLEMS;
-
-const retryAfter = { description: 'Seconds to wait before retrying', required: true, schema: { type: 'integer', minimum: 1 } };
-const HEADERS: Partial<Record<ProblemStatus, Record<string, { description: string; required: boolean; schema: Record<string, unknown> }>>> =
-  {
-    401: { 'WWW-Authenticate': { description: '`Bearer realm="taskfleet"`', required: true, schema: { type: 'string' } } },
-    429: { 'Retry-After': retryAfter },
-    503: { 'Retry-After': retryAfter },
-  };
-
-const answer = <S>(code: ProblemStatus, description: string, schema: S) => ({
-  description,
-  content: { 'application/problem+json': { schema } },
-  ...(HEADERS[code] ? { headers: HEADERS[code] } : {}),
-});
-
-/** The reusable problem answers (openapi.ts registers them as components; the generated Problem schema is registered beside them). */
-export function problemComponents() {
-  return (Object.keys(PROBLEMS).map(Number) as ProblemStatus[]).map((code) => {
-    const [name, description] = PROBLEMS[code];
-    return [name, answer(code, description, { $ref: '#/components/schemas/Problem' })] as const;
-  });
-}
-
-/** The problem+json answers an operation can give. */
-export function problemResponses(...codes: ProblemStatus[]) {
-  return Object.fromEntries(codes.map((code) => [code, { $ref: `#/components/responses/${PROBLEMS[code][0]}` }]));
-}
-
-/** A problem+json answer with a description of its own. */
-export const problemResponse = (code: ProblemStatus, description: string) => answer(code, description, ProblemSchema);
+export { FieldErrorSchema, ProblemSchema, problemComponents, problemResponse, problemResponses } from './openapi-problems.ts';
 
 /** A JSON answer. */
 export const jsonResponse = <S extends z.ZodType>(description: string, schema: S) => ({

@@ -75,7 +75,25 @@ export const problems = {
     new ApiError(503, 'overloaded', 'Service overloaded', detail, { headers: { 'retry-after': String(retryAfterSeconds) } }),
   unavailable: (detail: string, retryAfterSeconds = 2) =>
     new ApiError(503, 'unavailable', 'Service unavailable', detail, { headers: { 'retry-after': String(retryAfterSeconds) } }),
+  /** One shard's primary does not answer: only requests that need that shard get this (`shard` names it). */
+  shardUnavailable: (shard: number, cause?: unknown, retryAfterSeconds = 2) =>
+    new ApiError(
+      503,
+      'shard-unavailable',
+      'Shard unavailable',
+      `The database of shard ${shard} is unavailable; only requests that need this shard are refused. Retry shortly.`,
+      { headers: { 'retry-after': String(retryAfterSeconds) }, extensions: { shard }, cause },
+    ),
 };
+
+/**
+ * A failure of a statement on `shard`: a 503 naming the shard when its database cannot be reached
+ * (connection refused or terminated, no connection within the timeout), else the error itself.
+ */
+export function shardFailure(shard: { id: number }, err: unknown): unknown {
+  if (err instanceof ApiError || !isDatabaseUnavailable(err)) return err;
+  return problems.shardUnavailable(shard.id, err);
+}
 
 export function problemResponse(c: Context<AppEnv>, problem: Problem, headers: Record<string, string> = {}): Response {
   const requestId = c.get('requestId');
@@ -102,7 +120,10 @@ export function errorHandler(logger: Logger) {
   return (err: Error, c: Context<AppEnv>): Response => {
     // `log` is unset only if the request context middleware has not run.
     const log = c.get('log')?.() ?? logger;
-    if (err instanceof ApiError) return problemResponse(c, err.toProblem(), err.headers);
+    if (err instanceof ApiError) {
+      if (err.problemType === 'shard-unavailable') log.warn({ err: err.cause, shard: err.extensions.shard }, 'shard unavailable');
+      return problemResponse(c, err.toProblem(), err.headers);
+    }
     if (err instanceof HTTPException) {
       return problemResponse(c, { type: `${TYPE_BASE}http-${err.status}`, title: err.message || 'HTTP error', status: err.status });
     }

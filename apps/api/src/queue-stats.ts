@@ -18,6 +18,7 @@ import { type QueueDepthRow, queueDepths, readyDepthUpTo } from '@taskfleet/core
 export class CachedValue<T> {
   #value: { value: T; at: number } | undefined;
   #loading: Promise<T> | undefined;
+  #failing = false;
   readonly #load: () => Promise<T>;
   readonly #maxAgeMs: number;
   constructor(load: () => Promise<T>, maxAgeMs: number) {
@@ -25,14 +26,26 @@ export class CachedValue<T> {
     this.#maxAgeMs = maxAgeMs;
   }
 
+  /** The last load failed: `get()` serves the last value it had (a shard's database down, say). */
+  get failing(): boolean {
+    return this.#failing;
+  }
+
   async get(): Promise<T> {
     const stale = !this.#value || Date.now() - this.#value.at >= this.#maxAgeMs;
     if (stale) {
       this.#loading ??= this.#load()
-        .then((value) => {
-          this.#value = { value, at: Date.now() };
-          return value;
-        })
+        .then(
+          (value) => {
+            this.#value = { value, at: Date.now() };
+            this.#failing = false;
+            return value;
+          },
+          (err: unknown) => {
+            this.#failing = true;
+            throw err;
+          },
+        )
         .finally(() => {
           this.#loading = undefined;
         });

@@ -65,7 +65,7 @@ describe('the OpenAPI contract', () => {
     const expected = [
       // Internal task types (callback deliveries) are made by the fleet, not submitted.
       ...TASK_NAMES.filter((name) => !TASKS[name].internal).flatMap((name) => [`enqueueTask_${name}`, `enqueueBatch_${name}`]),
-      ...['getTask', 'listTasks', 'cancelTask', 'retryTask', 'redriveDeadLetter', 'listQueues', 'getQueue', 'updateQueue'],
+      ...['getTask', 'getTaskById', 'listTasks', 'cancelTask', 'retryTask', 'redriveDeadLetter', 'listQueues', 'getQueue', 'updateQueue'],
       ...['setSchedule', 'getSchedule', 'deleteSchedule', 'listSchedules'],
       ...['whoami', 'listWorkers', 'getStats', 'getHealth', 'getReadiness', 'getMetrics'],
     ];

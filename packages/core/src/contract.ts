@@ -66,8 +66,11 @@ export interface EnqueueReceipt {
   statusUrl: string;
 }
 
-/** `duplicate`: an idempotent repeat, or the task a throttle window already holds; `replaced`: the debounced task of the window now carries this item. */
-export type BatchItemStatus = 'accepted' | 'duplicate' | 'replaced' | 'conflict' | 'invalid';
+/**
+ * `duplicate`: an idempotent repeat, or the task a throttle window already holds; `replaced`: the debounced task of the window now carries this item;
+ * `unavailable`: the item's shard did not answer — not acknowledged, send it again (only with several shards).
+ */
+export type BatchItemStatus = 'accepted' | 'duplicate' | 'replaced' | 'conflict' | 'invalid' | 'unavailable';
 
 /** One item of a batch answer, by its index in the request. */
 export interface BatchItemResult {
@@ -77,6 +80,8 @@ export interface BatchItemResult {
   statusUrl?: string;
   /** For `invalid` items. */
   errors?: FieldError[];
+  /** For `unavailable` items: the shard whose database did not answer. */
+  shard?: number;
 }
 
 /** Answer of `POST /v1/queues/{queue}/tasks:batch`: counts by status, then one result per item. */
@@ -86,6 +91,8 @@ export interface BatchResult {
   conflict: number;
   invalid: number;
   replaced: number;
+  /** Only when some items' shard did not answer. */
+  unavailable?: number;
   results: BatchItemResult[];
 }
 

@@ -40,6 +40,8 @@ export interface NewTask {
   dedupe?: DedupePlacement;
   /** As submitted (dependencies.ts resolves them): the task waits for these. */
   dependsOn?: string[];
+  /** The shard it goes to, once placed (shards/placement.ts; only with more than one shard). */
+  shard?: number;
 }
 
 /** True when `existing`, found under `task`'s id, was stored for a different request (a reused idempotency key). */

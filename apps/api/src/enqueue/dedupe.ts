@@ -11,7 +11,7 @@
  *   that finds its window's task already started (clock skew between replicas, or a request at the
  *   very end of the window) is stored as the next window's task instead.
  */
-import { type ExecuteSql, getTask, replaceWaitingTask, type TaskRow } from '@taskfleet/core';
+import { type ExecuteSql, getTask, replaceWaitingTask, stampShard, type TaskRow } from '@taskfleet/core';
 import { v5 as uuidv5 } from 'uuid';
 import { problems } from '../problem.ts';
 import type { NewTask } from './build.ts';
@@ -38,11 +38,12 @@ export function dedupeTaskId(submitter: string | null, queue: string, spec: Dedu
   return uuidv5(`${submitter ?? 'anonymous'}\n${queue}\n${spec.mode}\n${spec.seconds}\n${spec.key}\n${start}`, DEDUPE_NAMESPACE);
 }
 
-/** Give `task` the id (and, for debounce, the run time) of its window. */
+/** Give `task` the id (and, for debounce, the run time) of its window (stamped with its shard, once placed). */
 export function placeInWindow(task: NewTask, placement: DedupePlacement): void {
   const { spec, submitter, windowStart: start } = placement;
   const end = new Date(start + spec.seconds * 1000).toISOString();
-  const id = dedupeTaskId(submitter, task.queue, spec, start);
+  const derived = dedupeTaskId(submitter, task.queue, spec, start);
+  const id = task.shard === undefined ? derived : stampShard(derived, task.shard);
   task.id = id;
   task.row.id = id;
   task.dedupe = placement;

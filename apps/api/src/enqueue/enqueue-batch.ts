@@ -13,6 +13,8 @@ import { buildTask, type NewTask, reusedKey, validTraceparent } from './build.ts
 import { type DedupePlacement, settleDuplicate } from './dedupe.ts';
 import { insertDependentItems } from './enqueue-dependent.ts';
 import type { EnqueueDeps, EnqueueRequestInfo } from './enqueue-task.ts';
+import type { ShardLane } from '../shards/lanes.ts';
+import { storeAcrossShards } from './batch-shards.ts';
 import { insertDeduped } from './group-commit.ts';
 import { batchRequestSchema, validateTask, zodFieldErrors } from './schema.ts';
 
@@ -25,15 +27,21 @@ export interface EnqueueBatchInput extends EnqueueRequestInfo {
 export interface EnqueueBatchResult {
   status: 200 | 202;
   body: BatchResult;
+  /** Shards whose items are `unavailable` (not acknowledged: retry them). */
+  missing: number[];
 }
 
-interface Built {
+export interface Built {
   index: number;
   task: NewTask;
 }
 
 /** The batch's items: the schema and size checked, each item validated (invalid ones get their result now). */
-function parseItems(input: EnqueueBatchInput, def: TaskDefinition, maxTasks: number): { results: BatchItemResult[]; built: Built[] } {
+export function parseItems(
+  input: EnqueueBatchInput,
+  def: TaskDefinition,
+  maxTasks: number,
+): { results: BatchItemResult[]; built: Built[] } {
   const parsed = batchRequestSchema.safeParse(input.body);
   if (!parsed.success) throw problems.validation(zodFieldErrors(parsed.error));
   const items = parsed.data.tasks;
@@ -61,9 +69,10 @@ function parseItems(input: EnqueueBatchInput, def: TaskDefinition, maxTasks: num
   return { results, built };
 }
 
-/** Insert the valid items (one statement) and record each one's outcome in `results`. */
-async function insertItems(input: EnqueueBatchInput, deps: EnqueueDeps, built: Built[], results: BatchItemResult[]): Promise<void> {
-  const { executeSql, wake } = deps;
+/** Insert the valid items of one shard (one statement) and record each one's outcome in `results`. */
+async function insertItems(input: EnqueueBatchInput, lane: ShardLane, built: Built[], results: BatchItemResult[]): Promise<void> {
+  const { wake } = lane;
+  const { executeSql } = lane.shard;
   const { queue, baseUrl: base } = input;
   const insertOne = async (row: NewTask['row']) => (await insertTasks(executeSql, queue, [row], wake)).length === 1;
   const outcomes = await insertDeduped(
@@ -98,23 +107,33 @@ async function insertItems(input: EnqueueBatchInput, deps: EnqueueDeps, built: B
   }
 }
 
+/**
+ * Store one shard's items: any item with dependsOn → all of them in one transaction (items may name
+ * earlier ones), else one insert.
+ */
+export function insertPart(input: EnqueueBatchInput, lane: ShardLane, built: Built[], results: BatchItemResult[]): Promise<void> {
+  if (built.some((b) => b.task.dependsOn)) return insertDependentItems(input, lane, built, results);
+  return insertItems(input, lane, built, results);
+}
+
 export async function enqueueBatch(input: EnqueueBatchInput, deps: EnqueueDeps): Promise<EnqueueBatchResult> {
   const { queue } = input;
   const def = requireTaskType(queue);
   const { results, built } = parseItems(input, def, deps.config.api.batchMaxTasks);
-  // Any item with dependsOn: the whole batch in one transaction (items may name earlier ones).
-  if (built.some((b) => b.task.dependsOn)) await insertDependentItems(input, deps, built, results);
-  else await insertItems(input, deps, built, results);
+  let missing: number[] = [];
+  if (deps.lanes.sharded) missing = await storeAcrossShards(input, deps, built, results, insertPart);
+  else await insertPart(input, deps.lanes.home, built, results);
   const count = (s: BatchItemResult['status']) => results.filter((r) => r.status === s).length;
-  const summary = {
+  const summary: Omit<BatchResult, 'results'> = {
     accepted: count('accepted'),
     duplicate: count('duplicate'),
     conflict: count('conflict'),
     invalid: count('invalid'),
     replaced: count('replaced'),
   };
+  if (missing.length > 0) summary.unavailable = count('unavailable');
   deps.metrics.countEnqueued(queue, 'accepted', summary.accepted);
   if (summary.duplicate) deps.metrics.countEnqueued(queue, 'duplicate', summary.duplicate);
   if (summary.replaced) deps.metrics.countEnqueued(queue, 'replaced', summary.replaced);
-  return { status: summary.accepted > 0 ? 202 : 200, body: { ...summary, results } };
+  return { status: summary.accepted > 0 ? 202 : 200, body: { ...summary, results }, missing };
 }

@@ -9,11 +9,13 @@ import { problems } from '../problem.ts';
 import { taskUrl } from '../task-view.ts';
 import { type NewTask, reusedKey } from './build.ts';
 import { type DependentItem, storeWithDependencies } from './dependencies.ts';
+import type { ShardLane } from '../shards/lanes.ts';
 import { duplicateResult, type EnqueueDeps, type EnqueueRequestInfo, type EnqueueTaskResult } from './enqueue-task.ts';
 
-async function store(info: EnqueueRequestInfo, deps: EnqueueDeps, items: DependentItem[]) {
-  const { outcomes, wake } = await deps.transaction((executeSql) => storeWithDependencies(executeSql, info.queue, items, info.principal));
-  for (const queue of wake) deps.wake(queue);
+/** One transaction on the lane's shard (a task and its dependencies are always on one shard). */
+async function store(info: EnqueueRequestInfo, lane: ShardLane, items: DependentItem[]) {
+  const { outcomes, wake } = await lane.transaction((executeSql) => storeWithDependencies(executeSql, info.queue, items, info.principal));
+  for (const queue of wake) lane.wake(queue);
   return outcomes;
 }
 
@@ -22,10 +24,15 @@ function receiptState(task: NewTask, outcome: 'waiting' | 'cancelled' | 'ready')
   return task.scheduled ? 'scheduled' : 'queued';
 }
 
-export async function enqueueDependentTask(info: EnqueueRequestInfo, task: NewTask, deps: EnqueueDeps): Promise<EnqueueTaskResult> {
+export async function enqueueDependentTask(
+  info: EnqueueRequestInfo,
+  task: NewTask,
+  deps: EnqueueDeps,
+  lane: ShardLane,
+): Promise<EnqueueTaskResult> {
   const { queue, baseUrl: base } = info;
   const item: DependentItem = { index: undefined, task };
-  const outcome = (await store(info, deps, [item])).get(item);
+  const outcome = (await store(info, lane, [item])).get(item);
   if (!outcome) throw new Error('no outcome for the stored task');
   if (outcome.kind === 'invalid') throw problems.validation(outcome.errors);
   if (outcome.kind === 'inserted') {
@@ -40,12 +47,12 @@ export async function enqueueDependentTask(info: EnqueueRequestInfo, task: NewTa
 /** Store a batch's valid items (`built`, by index) in one transaction and record each one's result. */
 export async function insertDependentItems(
   info: EnqueueRequestInfo,
-  deps: EnqueueDeps,
+  lane: ShardLane,
   built: { index: number; task: NewTask }[],
   results: BatchItemResult[],
 ): Promise<void> {
   const items: DependentItem[] = built.map((b) => ({ index: b.index, task: b.task }));
-  const outcomes = await store(info, deps, items);
+  const outcomes = await store(info, lane, items);
   for (const item of items) {
     const index = item.index as number;
     const outcome = outcomes.get(item);

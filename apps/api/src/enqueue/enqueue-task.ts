@@ -4,27 +4,25 @@
  * for a different request. Plain inputs and a result object (no HTTP framework here); failures throw
  * the `problems.*` errors the error handler turns into problem+json.
  */
-import { type Config, type EnqueueReceipt, type ExecutePrepared, getTask, type TaskRow, type TaskView, type Wake } from '@taskfleet/core';
+import { type Config, type EnqueueReceipt, getTask, type TaskRow, type TaskView } from '@taskfleet/core';
 import type { ApiMetrics } from '../metrics.ts';
 import { requireTaskType } from '../known-queues.ts';
-import { problems } from '../problem.ts';
+import { queueDepthProblem } from '../middleware/admission.ts';
+import { problems, shardFailure } from '../problem.ts';
+import type { Lanes, ShardLane } from '../shards/lanes.ts';
+import { dependencyShard, keyedShard, placeOnShard } from '../shards/placement.ts';
 import { taskUrl, toTaskView } from '../task-view.ts';
 import { buildTask, type NewTask, type Principal, reusedKey, validTraceparent } from './build.ts';
 import { type DedupePlacement, settleDuplicate } from './dedupe.ts';
-import type { Transaction } from './dependencies.ts';
 import { enqueueDependentTask } from './enqueue-dependent.ts';
-import { GroupCommitClosedError, type GroupCommitter, GroupCommitFullError, GroupCommitTimeoutError } from './group-commit.ts';
+import { GroupCommitClosedError, GroupCommitFullError, GroupCommitTimeoutError } from './group-commit.ts';
 import { IDEMPOTENCY_KEY, validateTask } from './schema.ts';
 
 export interface EnqueueDeps {
   config: Config;
-  executeSql: ExecutePrepared;
-  committer: GroupCommitter;
   metrics: ApiMetrics;
-  /** Wakes a queue's workers after its new tasks commit (store/wake.ts). */
-  wake: Wake;
-  /** One transaction on one pooled connection: tasks with `dependsOn` (enqueue-dependent.ts). */
-  transaction: Transaction;
+  /** Per shard: the group committer, waker, depth shedder and transactions (shards/lanes.ts). */
+  lanes: Lanes;
 }
 
 /** What an enqueue request brings besides its body. */
@@ -95,9 +93,27 @@ function buildOne(input: EnqueueTaskInput): NewTask {
   });
 }
 
-/** Hand a row to the group commit; its failures become the API's problems. */
-function submitRow(deps: EnqueueDeps, queue: string, row: NewTask['row']): Promise<boolean> {
-  return deps.committer.submit(queue, row).catch((err: unknown) => commitError(deps.metrics, err));
+/** Hand a row to its shard's group commit; its failures become the API's problems. */
+function submitRow(lane: ShardLane, metrics: ApiMetrics, queue: string, row: NewTask['row']): Promise<boolean> {
+  return lane.committer.submit(queue, row).catch((err: unknown) => commitError(metrics, err));
+}
+
+/**
+ * A multi-shard map: the task's shard (shards/placement.ts), its id stamped with it, and that
+ * shard's depth shedding (with one shard, admission sheds before the body is read).
+ */
+function placeTask(task: NewTask, deps: EnqueueDeps): ShardLane {
+  const { shards } = deps.lanes;
+  const byDependencies = task.dependsOn ? dependencyShard(task, shards, 'dependsOn') : undefined;
+  if (byDependencies && 'field' in byDependencies) throw problems.validation([byDependencies]);
+  const shard = byDependencies ?? keyedShard(task, shards);
+  placeOnShard(task, shard);
+  const lane = deps.lanes.of(shard);
+  if (lane.shedder.shouldShed(task.queue)) {
+    deps.metrics.shed.inc({ reason: 'queue_depth' });
+    throw queueDepthProblem(deps.config, task.queue, shard.id);
+  }
+  return lane;
 }
 
 function acceptedResult(task: NewTask, base: string, metrics: ApiMetrics): EnqueueTaskResult {
@@ -108,15 +124,26 @@ function acceptedResult(task: NewTask, base: string, metrics: ApiMetrics): Enque
 }
 
 export async function enqueueTask(input: EnqueueTaskInput, deps: EnqueueDeps): Promise<EnqueueTaskResult> {
-  const { executeSql, metrics } = deps;
-  const { queue, baseUrl: base } = input;
   const task = buildOne(input);
-  if (task.dependsOn) return enqueueDependentTask(input, task, deps);
+  const lane = deps.lanes.sharded ? placeTask(task, deps) : deps.lanes.home;
+  try {
+    return await enqueueOnLane(input, task, deps, lane);
+  } catch (err) {
+    // The shard's database does not answer: 503 naming it (its tasks only; the other shards take theirs).
+    throw shardFailure(lane.shard, err);
+  }
+}
+
+async function enqueueOnLane(input: EnqueueTaskInput, task: NewTask, deps: EnqueueDeps, lane: ShardLane): Promise<EnqueueTaskResult> {
+  const { metrics } = deps;
+  const { executeSql } = lane.shard;
+  const { queue, baseUrl: base } = input;
+  if (task.dependsOn) return enqueueDependentTask(input, task, deps, lane);
   for (let attempt = 0; attempt < 2; attempt++) {
-    if (await submitRow(deps, queue, task.row)) return acceptedResult(task, base, metrics);
+    if (await submitRow(lane, metrics, queue, task.row)) return acceptedResult(task, base, metrics);
     if (task.dedupe) {
       const settled = await settleDuplicate(task as NewTask & { dedupe: DedupePlacement }, executeSql, (row) =>
-        submitRow(deps, queue, row),
+        submitRow(lane, metrics, queue, row),
       );
       if (settled.kind === 'accepted') return acceptedResult(task, base, metrics);
       metrics.countEnqueued(queue, settled.kind);

@@ -26,6 +26,8 @@ export interface TaskWaitersOptions {
   executeSql: ExecuteSql;
   logger: Logger;
   maxWaiters: number;
+  /** Shared by the waiters of every shard on this replica, so `maxWaiters` bounds the replica. */
+  budget?: { count: number };
   /** Re-check period while the LISTEN connection is down. @defaultValue 1000 */
   fallbackIntervalMs?: number;
 }
@@ -36,12 +38,14 @@ export class TaskWaiters {
   /** Ends announced and not yet read. */
   readonly #ended = new Set<string>();
   #count = 0;
+  readonly #budget: { count: number };
   #listening = false;
   #closing = false;
   #sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(options: TaskWaitersOptions) {
     this.#o = options;
+    this.#budget = options.budget ?? { count: 0 };
     this.#scheduleSweep();
   }
 
@@ -103,7 +107,7 @@ export class TaskWaiters {
       const row = await getTask(executeSql, queue, id);
       return row && visible(row) ? { row, outcome: 'shutdown' } : undefined;
     }
-    if (this.#count >= this.#o.maxWaiters)
+    if (this.#budget.count >= this.#o.maxWaiters)
       throw problems.overloaded(`This replica holds its maximum of ${this.#o.maxWaiters} long-poll requests; retry shortly or poll.`, 1);
     let settle!: Waiter['settle'];
     const settled = new Promise<{ outcome: WaitOutcome | 'aborted'; row?: TaskRow }>((resolve) => {
@@ -142,12 +146,14 @@ export class TaskWaiters {
     if (set) set.add(waiter);
     else this.#byId.set(id, new Set([waiter]));
     this.#count++;
+    this.#budget.count++;
   }
 
   #remove(id: string, waiter: Waiter): void {
     const set = this.#byId.get(id);
     if (!set?.delete(waiter)) return;
     this.#count--;
+    this.#budget.count--;
     if (set.size === 0) this.#byId.delete(id);
   }
 

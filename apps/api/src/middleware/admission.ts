@@ -11,20 +11,31 @@ import type { AppEnv } from '../env.ts';
 import { requireSubmittable } from '../known-queues.ts';
 import type { ApiMetrics } from '../metrics.ts';
 import { problems } from '../problem.ts';
-import type { DepthShedder } from '../queue-stats.ts';
+import type { Lanes } from '../shards/lanes.ts';
 import { requireScope } from './auth.ts';
 
 export interface AdmissionDeps {
   config: Config;
   metrics: ApiMetrics;
-  shedder: DepthShedder;
+  /** With one shard its depth shedder runs here, before the body is read; with more, once a task's shard is known. */
+  lanes: Lanes;
   /** True once shutdown has begun. */
   isDraining: () => boolean;
 }
 
 /** Guards routes with a `:queue` parameter. */
+/** The 503 for a queue over API_SHED_READY_DEPTH (on one shard of several, when `shard` is given). */
+export function queueDepthProblem(config: Config, queue: string, shard?: number) {
+  const where = shard === undefined ? '' : ` on shard ${shard}`;
+  return problems.overloaded(
+    `Queue ${queue} has more than ${config.api.shedReadyDepth} ready tasks${where}; new tasks are refused until workers catch up.`,
+    5,
+  );
+}
+
 export function admission(deps: AdmissionDeps) {
-  const { config, metrics, shedder } = deps;
+  const { config, metrics } = deps;
+  const shedder = deps.lanes.sharded ? undefined : deps.lanes.home.shedder;
   let admitted = 0;
   return createMiddleware<AppEnv, '/v1/queues/:queue/*'>(async (c, next) => {
     const queue = c.req.param('queue');
@@ -38,12 +49,9 @@ export function admission(deps: AdmissionDeps) {
     }
     requireScope(c, 'submit');
     requireSubmittable(queue);
-    if (shedder.shouldShed(queue)) {
+    if (shedder?.shouldShed(queue)) {
       metrics.shed.inc({ reason: 'queue_depth' });
-      throw problems.overloaded(
-        `Queue ${queue} has more than ${config.api.shedReadyDepth} ready tasks; new tasks are refused until workers catch up.`,
-        5,
-      );
+      throw queueDepthProblem(config, queue);
     }
     admitted++;
     try {

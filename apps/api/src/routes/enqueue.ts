@@ -18,7 +18,20 @@ import { principalOf } from '../middleware/auth.ts';
 import { payloadSchema } from '../openapi-payload.ts';
 import { BatchResultSchema, EnqueueReceiptSchema, jsonResponse, problemResponses, TaskSchema } from '../openapi-schemas.ts';
 import { requestHeader } from '../headers.ts';
+import { MISSING_SHARDS_HEADER } from '../shards/fan-out.ts';
 import { baseUrl } from './base-url.ts';
+
+/** Headers of a batch answer with `unavailable` items. */
+const partialHeaders = z.object({
+  [MISSING_SHARDS_HEADER]: z
+    .string()
+    .optional()
+    .openapi({ description: "Comma-separated ids of the shards whose items are `unavailable` (absent when every item's shard answered)" }),
+  'Retry-After': z
+    .string()
+    .optional()
+    .openapi({ description: 'With `X-Missing-Shards`: seconds before sending the unavailable items again' }),
+});
 
 /** The two enqueue operations of one task type. */
 export function enqueueOperations(def: TaskDefinition): RouteConfig[] {
@@ -54,7 +67,7 @@ export function enqueueOperations(def: TaskDefinition): RouteConfig[] {
       tags: ['tasks'],
       summary: `Enqueue many ${def.name} tasks in one insert`,
       description:
-        'Per-item results: accepted, duplicate (idempotency key seen before), conflict (key reused with a different request), invalid (with field errors). Valid items are stored even when others are invalid; a batch with no valid item answers 422. At most `API_BATCH_MAX_TASKS` tasks.',
+        "Per-item results: accepted, duplicate (idempotency key seen before), conflict (key reused with a different request), invalid (with field errors). Valid items are stored even when others are invalid; a batch with no valid item answers 422. At most `API_BATCH_MAX_TASKS` tasks.\n\nWith several shards the items are split by shard and answered in the request's order. Items whose shard's database does not answer are `unavailable` (with `shard`; not acknowledged — send them again) while the others are stored; such an answer carries `X-Missing-Shards` and `Retry-After`. When no item could be stored the answer is a 503 naming the shard.",
       request: {
         body: {
           required: true,
@@ -62,8 +75,11 @@ export function enqueueOperations(def: TaskDefinition): RouteConfig[] {
         },
       },
       responses: {
-        202: jsonResponse('At least one task accepted', BatchResultSchema),
-        200: jsonResponse('Nothing new accepted (all duplicates, conflicts or invalid)', BatchResultSchema),
+        202: { ...jsonResponse('At least one task accepted', BatchResultSchema), headers: partialHeaders },
+        200: {
+          ...jsonResponse('Nothing new accepted (all duplicates, conflicts, invalid or unavailable)', BatchResultSchema),
+          headers: partialHeaders,
+        },
         ...problemResponses(400, 401, 403, 404, 413, 415, 422, 429, 503),
       },
     }),
@@ -100,6 +116,10 @@ export function enqueueRoutes(deps: EnqueueRouteDeps): Hono<AppEnv> {
   app.post('/v1/queues/:queue/:op{tasks:batch}', admit, async (c) => {
     const body = await readJsonBody(c, api.batchBodyLimitBytes);
     const result = await enqueueBatch({ ...requestInfo(c, deps), body }, deps);
+    if (result.missing.length > 0) {
+      c.header(MISSING_SHARDS_HEADER, result.missing.join(','));
+      c.header('retry-after', '2');
+    }
     return c.json(result.body, result.status);
   });
   return app;

@@ -1,7 +1,11 @@
 /**
- * Queue listing with depth by state and the age of the oldest ready task (cached ≤ 2 s), and each
+ * Queue listing with depth by state and the age of the oldest ready task (cached ≤ 5 s), and each
  * queue's fleet-wide flow control: `PATCH /v1/queues/{queue}` pauses, resumes and sets its
  * concurrency and rate limits (admin scope), read by every replica's next claim.
+ *
+ * With several shards the depths are summed over the shards (the oldest ready age is the largest),
+ * a shard that does not answer is left out and named in `X-Missing-Shards`; the settings are written
+ * to every shard (each shard's claims read its own copy) and read from the first that answers.
  */
 import { createRoute } from '@hono/zod-openapi';
 import { Hono } from 'hono';
@@ -9,7 +13,6 @@ import {
   type Config,
   DEFAULT_QUEUE_SETTINGS,
   deadLetterQueueFor,
-  type ExecuteSql,
   getQueueSettings,
   getTaskDefinition,
   isDeadLetterQueue,
@@ -19,6 +22,7 @@ import {
   type QueueInfo,
   type QueueSettings,
   type QueueSettingsView,
+  type Shard,
   updateQueueSettings,
 } from '@taskfleet/core';
 import { readJsonBody } from '../body.ts';
@@ -34,14 +38,32 @@ import {
   QueueParams,
   QueueSettingsPatchSchema,
 } from '../openapi-schemas.ts';
-import { problems } from '../problem.ts';
-import type { CachedValue } from '../queue-stats.ts';
+import { problems, shardFailure } from '../problem.ts';
+import { fanOut, markMissing, missingShardsHeaders } from '../shards/fan-out.ts';
+import type { Lanes } from '../shards/lanes.ts';
 
 export interface QueueRouteDeps {
   config: Config;
-  executeSql: ExecuteSql;
-  stats: CachedValue<QueueDepthRow[]>;
+  lanes: Lanes;
   logger: Logger;
+}
+
+/** The shards' depth rows as one: counts summed, the oldest ready age the largest. */
+export function sumDepths(perShard: QueueDepthRow[][]): QueueDepthRow[] {
+  if (perShard.length === 1) return perShard[0] as QueueDepthRow[];
+  const byName = new Map<string, QueueDepthRow>();
+  for (const rows of perShard) {
+    for (const r of rows) {
+      const sum = byName.get(r.name);
+      if (!sum) {
+        byName.set(r.name, { ...r });
+        continue;
+      }
+      for (const k of ['ready', 'scheduled', 'retrying', 'running', 'completed', 'failed', 'cancelled'] as const) sum[k] += r[k];
+      if (r.oldestReadyAgeSeconds !== null) sum.oldestReadyAgeSeconds = Math.max(sum.oldestReadyAgeSeconds ?? 0, r.oldestReadyAgeSeconds);
+    }
+  }
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The settings without their timestamp, as the API shows them. */
@@ -76,8 +98,12 @@ export const queueOperations = [
     path: '/v1/queues',
     tags: ['queues'],
     summary: 'Queues with depth by state and the age of the oldest ready task',
-    description: 'Task types and their dead-letter queues; counted at most every 5 s per replica.',
-    responses: { 200: jsonResponse('The queues', QueueListSchema), ...problemResponses(401, 429, 503) },
+    description:
+      'Task types and their dead-letter queues; counted at most every 5 s per replica. With several shards the depths are summed over the shards; a shard whose database is unavailable is left out and named in `X-Missing-Shards`.',
+    responses: {
+      200: { ...jsonResponse('The queues', QueueListSchema), headers: missingShardsHeaders },
+      ...problemResponses(401, 429, 503),
+    },
   }),
   createRoute({
     operationId: 'getQueue',
@@ -86,7 +112,10 @@ export const queueOperations = [
     tags: ['queues'],
     summary: 'One queue',
     request: { params: QueueParams },
-    responses: { 200: jsonResponse('The queue', QueueInfoSchema), ...problemResponses(401, 404, 429, 503) },
+    responses: {
+      200: { ...jsonResponse('The queue', QueueInfoSchema), headers: missingShardsHeaders },
+      ...problemResponses(401, 404, 429, 503),
+    },
   }),
   createRoute({
     operationId: 'updateQueue',
@@ -95,7 +124,7 @@ export const queueOperations = [
     tags: ['queues'],
     summary: 'Pause or resume a queue, or set its fleet-wide concurrency, rate and per-group limits',
     description:
-      "Admin scope. Enforced by every worker replica's next claim, whatever the replica count; resume and raised limits wake the workers at once. Absent fields stay as they are; null clears a limit.",
+      "Admin scope. Enforced by every worker replica's next claim, whatever the replica count; resume and raised limits wake the workers at once. Absent fields stay as they are; null clears a limit. With several shards the settings are written to every shard; if one does not answer the request is a 503 naming it (the others have the change: repeat the request).",
     request: {
       params: QueueParams,
       body: { required: true, content: { 'application/json': { schema: QueueSettingsPatchSchema } } },
@@ -108,20 +137,39 @@ export const queueOperations = [
 ];
 
 export function queueRoutes(deps: QueueRouteDeps): Hono<AppEnv> {
-  const { stats, executeSql } = deps;
+  const { lanes } = deps;
   const app = new Hono<AppEnv>();
-  const rowOf = async (queue: string) => {
-    const row = (await stats.get()).find((r) => r.name === queue);
+  /** Depths summed over the shards that answer; `settings` from the first of them (all hold the same). */
+  async function read<S>(settingsOf: (shard: Shard, depths: QueueDepthRow[]) => Promise<S>) {
+    const { values, missing } = await fanOut(lanes.shards.all, async (shard) => {
+      const cache = lanes.of(shard).depths;
+      const depths = await cache.get();
+      return { shard: shard.id, depths, settings: await settingsOf(shard, depths), stale: cache.failing };
+    });
+    // A shard whose last count failed adds its last known depths (dropping them would look like a
+    // drain) and is named among the missing.
+    for (const v of values) if (v.stale) missing.push(v.shard);
+    const settings = (values.find((v) => !v.stale) ?? (values[0] as (typeof values)[number])).settings;
+    return { rows: sumDepths(values.map((v) => v.depths)), settings, missing: missing.sort((a, b) => a - b) };
+  }
+  const rowOf = (rows: QueueDepthRow[], queue: string) => {
+    const row = rows.find((r) => r.name === queue);
     if (!row) throw problems.notFound(`There is no queue named ${JSON.stringify(queue)}.`);
     return row;
   };
   app.get('/v1/queues', async (c) => {
-    const settings = await listQueueSettings(executeSql);
-    return c.json({ queues: (await stats.get()).map((row) => view(row, settings.get(row.name))) });
+    const { rows, settings, missing } = await read((shard) => listQueueSettings(shard.reads.execute));
+    markMissing(c, missing);
+    return c.json({ queues: rows.map((row) => view(row, settings.get(row.name))) });
   });
   app.get('/v1/queues/:queue', async (c) => {
-    const row = await rowOf(c.req.param('queue'));
-    return c.json(view(row, await getQueueSettings(executeSql, row.name)));
+    const queue = c.req.param('queue');
+    // Settings only of a queue that exists (a name from the URL is not sent to the database otherwise).
+    const { rows, settings, missing } = await read(async (shard, depths) =>
+      depths.some((r) => r.name === queue) ? getQueueSettings(shard.reads.execute, queue) : undefined,
+    );
+    markMissing(c, missing);
+    return c.json(view(rowOf(rows, queue), settings));
   });
   app.patch('/v1/queues/:queue', async (c) => {
     const queue = c.req.param('queue');
@@ -129,9 +177,14 @@ export function queueRoutes(deps: QueueRouteDeps): Hono<AppEnv> {
     requireTaskType(queue);
     const parsed = QueueSettingsPatchSchema.safeParse(await readJsonBody(c, deps.config.api.bodyLimitBytes));
     if (!parsed.success) throw problems.validation(zodFieldErrors(parsed.error));
-    const row = await rowOf(queue);
-    const settings = await updateQueueSettings(executeSql, queue, parsed.data);
+    const { rows, missing } = await read(async () => undefined);
+    const row = rowOf(rows, queue);
+    // Every shard, the home shard's answer shown; a shard that fails fails the request (a repeat is harmless).
+    const written = await Promise.allSettled(lanes.shards.all.map((shard) => updateQueueSettings(shard.executeSql, queue, parsed.data)));
+    for (const [i, w] of written.entries()) if (w.status === 'rejected') throw shardFailure(lanes.shards.all[i] as Shard, w.reason);
+    const settings = (written[0] as PromiseFulfilledResult<QueueSettings>).value;
     deps.logger.info({ queue, settings: settingsView(settings) }, 'queue settings changed');
+    markMissing(c, missing);
     return c.json(view(row, settings));
   });
   return app;

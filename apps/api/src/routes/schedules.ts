@@ -3,17 +3,23 @@
  * or lists them, `DELETE` removes one (204). Every API and worker replica fires them (core
  * schedules/scheduler.ts). Scopes follow the tasks': setting or deleting one needs `submit` (only
  * `admin` may change another key's schedule); `read` sees every schedule, a submit-only key its own.
+ *
+ * With several shards a schedule lives on the shard its name hashes to (`shards.forKey(name)`), and
+ * its tasks are inserted there by that shard's scheduler. A schedule not found there is looked for
+ * on the others (one written before the shard map changed stays where it is), so a PUT replaces it
+ * in place instead of creating a second one. The listing reads every shard.
  */
 import { createRoute } from '@hono/zod-openapi';
 import {
   databaseNow,
   deleteSchedule,
-  type ExecuteSql,
   getSchedule,
   listSchedules,
   type Logger,
   nextSlotAfter,
   type Config,
+  type ScheduleRow,
+  type Shard,
   upsertSchedule,
 } from '@taskfleet/core';
 import { type Context, Hono } from 'hono';
@@ -21,7 +27,10 @@ import { readJsonBody } from '../body.ts';
 import type { AppEnv } from '../env.ts';
 import { canModify, canSee, hasScope, principalOf, requireScope } from '../middleware/auth.ts';
 import { jsonResponse, problemResponses } from '../openapi-schemas.ts';
-import { problems } from '../problem.ts';
+import { problems, shardFailure } from '../problem.ts';
+import { fanOut, markMissing, missingShardsHeaders } from '../shards/fan-out.ts';
+import type { Lanes } from '../shards/lanes.ts';
+import { locate } from '../shards/locate.ts';
 import {
   SCHEDULE_NAME,
   ScheduleListSchema,
@@ -35,7 +44,7 @@ import { baseUrl } from './base-url.ts';
 
 export interface ScheduleRouteDeps {
   config: Config;
-  executeSql: ExecuteSql;
+  lanes: Lanes;
   logger: Logger;
 }
 
@@ -65,8 +74,12 @@ export const scheduleOperations = [
     path: '/v1/schedules',
     tags: ['schedules'],
     summary: 'Recurring schedules by name',
-    description: 'With the `read` scope every schedule; otherwise those set by the calling key.',
-    responses: { 200: jsonResponse('The schedules', ScheduleListSchema), ...problemResponses(401, 429, 503) },
+    description:
+      'With the `read` scope every schedule; otherwise those set by the calling key. With several shards, from every shard (`X-Missing-Shards` names those that did not answer).',
+    responses: {
+      200: { ...jsonResponse('The schedules', ScheduleListSchema), headers: missingShardsHeaders },
+      ...problemResponses(401, 429, 503),
+    },
   }),
   createRoute({
     operationId: 'getSchedule',
@@ -99,8 +112,15 @@ function nameOf(c: Context<AppEnv>): string {
   return name;
 }
 
+/** The schedule named `name` and its shard (the shard its name hashes to when there is none yet). */
+async function find(lanes: Lanes, name: string): Promise<{ shard: Shard; schedule: ScheduleRow | undefined }> {
+  const named = lanes.sharded ? lanes.of(lanes.shards.forKey(name)) : lanes.home;
+  const { lane, value } = await locate(lanes, named, ({ shard }) => getSchedule(shard.executeSql, name));
+  return { shard: lane.shard, schedule: value };
+}
+
 export function scheduleRoutes(deps: ScheduleRouteDeps): Hono<AppEnv> {
-  const { executeSql, logger } = deps;
+  const { lanes, logger } = deps;
   const app = new Hono<AppEnv>();
 
   app.put('/v1/schedules/:name', async (c) => {
@@ -108,35 +128,37 @@ export function scheduleRoutes(deps: ScheduleRouteDeps): Hono<AppEnv> {
     const name = nameOf(c);
     const validated = validateSchedule(await readJsonBody(c, deps.config.api.bodyLimitBytes));
     if (!validated.ok) throw problems.validation(validated.errors);
-    const existing = await getSchedule(executeSql, name);
+    const { shard, schedule: existing } = await find(lanes, name);
     if (existing && !canModify(principal, existing.submitter)) throw problems.forbidden('This schedule was set by another API key.');
     const { queue, cron, timezone, payload, options } = validated.value;
     // The fairness group, as on enqueue: as sent, else the setting key's name.
     if (options.group === undefined && principal.id !== null) options.group = principal.name;
-    const nextRunAt = nextSlotAfter(cron, timezone, await databaseNow(executeSql));
-    const { created, schedule } = await upsertSchedule(executeSql, {
-      name,
-      queue,
-      cron,
-      timezone,
-      payload,
-      options,
-      submitter: principal.id,
-      nextRunAt,
-    });
-    logger.info({ schedule: name, queue, cron, timezone, nextRunAt: schedule.nextRunAt, created }, 'schedule set');
+    const { executeSql } = shard;
+    let stored: Awaited<ReturnType<typeof upsertSchedule>>;
+    try {
+      const nextRunAt = nextSlotAfter(cron, timezone, await databaseNow(executeSql));
+      stored = await upsertSchedule(executeSql, { name, queue, cron, timezone, payload, options, submitter: principal.id, nextRunAt });
+    } catch (err) {
+      throw shardFailure(shard, err);
+    }
+    const { created, schedule } = stored;
+    const at = lanes.sharded ? { shard: shard.id } : {};
+    logger.info({ schedule: name, queue, cron, timezone, nextRunAt: schedule.nextRunAt, created, ...at }, 'schedule set');
     const headers = created ? { location: `${baseUrl(c, deps.config)}/v1/schedules/${encodeURIComponent(name)}` } : undefined;
     return c.json(toScheduleView(schedule), created ? 201 : 200, headers);
   });
 
   app.get('/v1/schedules', async (c) => {
     const principal = principalOf(c);
-    const rows = await listSchedules(executeSql, hasScope(principal, 'read') ? {} : { submitter: principal.id });
+    const filter = hasScope(principal, 'read') ? {} : { submitter: principal.id };
+    const { values, missing } = await fanOut(lanes.shards.all, (shard) => listSchedules(shard.reads.execute, filter));
+    markMissing(c, missing);
+    const rows = values.length === 1 ? (values[0] as ScheduleRow[]) : values.flat().sort((a, b) => (a.name < b.name ? -1 : 1));
     return c.json({ schedules: rows.map(toScheduleView) });
   });
 
   app.get('/v1/schedules/:name', async (c) => {
-    const schedule = await getSchedule(executeSql, nameOf(c));
+    const { schedule } = await find(lanes, nameOf(c));
     if (!schedule || !canSee(principalOf(c), schedule.submitter)) throw problems.notFound(NOT_FOUND);
     return c.json(toScheduleView(schedule));
   });
@@ -144,11 +166,12 @@ export function scheduleRoutes(deps: ScheduleRouteDeps): Hono<AppEnv> {
   app.delete('/v1/schedules/:name', async (c) => {
     const principal = requireScope(c, 'submit');
     const name = nameOf(c);
-    const schedule = await getSchedule(executeSql, name);
+    const { shard, schedule } = await find(lanes, name);
     if (!schedule || !canSee(principal, schedule.submitter)) throw problems.notFound(NOT_FOUND);
     if (!canModify(principal, schedule.submitter)) throw problems.forbidden('This schedule was set by another API key.');
-    if (!(await deleteSchedule(executeSql, name))) throw problems.notFound(NOT_FOUND);
-    logger.info({ schedule: name, queue: schedule.queue }, 'schedule deleted');
+    const deleted = await deleteSchedule(shard.executeSql, name).catch((err: unknown) => Promise.reject(shardFailure(shard, err)));
+    if (!deleted) throw problems.notFound(NOT_FOUND);
+    logger.info({ schedule: name, queue: schedule.queue, ...(lanes.sharded ? { shard: shard.id } : {}) }, 'schedule deleted');
     return c.body(null, 204);
   });
   return app;

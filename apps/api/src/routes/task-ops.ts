@@ -2,21 +2,23 @@
  * Changing tasks: `POST …/tasks/{id}:cancel` and `…:retry` (Google API style custom methods), and
  * `POST /v1/queues/{queue}/dead-letter:redrive`, which moves dead-lettered tasks back into their queue
  * (oldest first) as new attempts with the queue's retry settings (admin only).
+ *
+ * A task is changed on its shard's primary (the shard its id names: shards/locate.ts); a redrive
+ * moves each shard's dead-lettered tasks on that shard.
  */
 import {
   notifyCancelled,
   type Config,
   deadLetterQueueFor,
   deleteDeadLetterCopy,
-  type ExecutePrepared,
   getTask,
   type Logger,
+  type Shard,
   type TaskRow,
   taskState,
 } from '@taskfleet/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { Hono } from 'hono';
-import type { PgBoss } from 'pg-boss';
 import { readJsonBody } from '../body.ts';
 import { zodFieldErrors } from '../enqueue/schema.ts';
 import type { AppEnv } from '../env.ts';
@@ -32,14 +34,16 @@ import {
   TaskParams,
   TaskSchema,
 } from '../openapi-schemas.ts';
-import { problems } from '../problem.ts';
+import { ApiError, problems, shardFailure } from '../problem.ts';
+import { markMissing, missingShardsHeaders } from '../shards/fan-out.ts';
+import type { Lanes } from '../shards/lanes.ts';
+import { locateTask } from '../shards/locate.ts';
 import { type TaskView, toTaskView } from '../task-view.ts';
 import { baseUrl } from './base-url.ts';
 
 export interface TaskOpsDeps {
   config: Config;
-  boss: PgBoss;
-  executeSql: ExecutePrepared;
+  lanes: Lanes;
   logger: Logger;
 }
 
@@ -85,61 +89,87 @@ export const taskOpsOperations = [
     tags: ['dead-letter'],
     summary: 'Move dead-lettered tasks back into their queue (admin)',
     description:
-      "They run again as new attempts with the queue's retry settings, oldest first. No body moves up to 1000. List them with `GET /v1/queues/{queue}.dead/tasks`.",
+      "They run again as new attempts with the queue's retry settings, oldest first. No body moves up to 1000. List them with `GET /v1/queues/{queue}.dead/tasks`. With several shards each shard's tasks are moved on it (up to `limit` in all); a shard whose database is unavailable is skipped and named in `X-Missing-Shards`.",
     request: { params: QueueParams, body: { required: false, content: { 'application/json': { schema: redriveSchema } } } },
     responses: {
-      200: jsonResponse('How many were moved', RedriveResultSchema),
+      200: { ...jsonResponse('How many were moved', RedriveResultSchema), headers: missingShardsHeaders },
       ...problemResponses(400, 401, 403, 404, 413, 415, 422, 429, 503),
     },
   }),
 ];
 
-/** The task to change: it exists, this key can see it, and may change it. */
-async function modifiable(deps: TaskOpsDeps, queue: string, principal: Principal, id: string): Promise<TaskRow> {
-  const row = await getTask(deps.executeSql, queue, requireTaskId(id));
+/** The task to change: it exists, this key can see it, and may change it; and the shard it is on. */
+async function modifiable(deps: TaskOpsDeps, queue: string, principal: Principal, id: string): Promise<{ row: TaskRow; shard: Shard }> {
+  const { lane, value: row } = await locateTask(deps.lanes, requireTaskId(id), ({ shard }) => getTask(shard.executeSql, queue, id));
   if (!row || !canSee(principal, row.data?.meta?.submitter))
     throw problems.notFound('No task with this id in this queue (or not visible to this API key).');
   if (!canModify(principal, row.data?.meta?.submitter)) throw problems.forbidden('This API key may read this task but not change it.');
-  return row;
+  return { row, shard: lane.shard };
 }
 
 /** The task as the store has it now, after a change. */
-async function reread(deps: TaskOpsDeps, queue: string, id: string): Promise<TaskRow> {
-  const now = await getTask(deps.executeSql, queue, id);
+async function reread(shard: Shard, queue: string, id: string): Promise<TaskRow> {
+  const now = await getTask(shard.executeSql, queue, id);
   if (!now) throw problems.notFound('The task no longer exists.');
   return now;
 }
 
-async function cancel(deps: TaskOpsDeps, queue: string, row: TaskRow, base: string): Promise<TaskView> {
-  await deps.boss.cancel(queue, row.id);
-  const now = await reread(deps, queue, row.id);
+async function cancel(shard: Shard, queue: string, row: TaskRow, base: string): Promise<TaskView> {
+  await shard.boss.cancel(queue, row.id);
+  const now = await reread(shard, queue, row.id);
   if (now.state !== 'cancelled') {
     const state = taskState(now);
     throw problems.conflict(`The task is ${state} and cannot be cancelled.`, { state });
   }
   // It may be running: the replica that runs it aborts its handler (the completion is fenced anyway).
-  if (row.state === 'active') await notifyCancelled(deps.executeSql, queue, row.id);
+  if (row.state === 'active') await notifyCancelled(shard.executeSql, queue, row.id);
   return toTaskView(now, base);
 }
 
-async function retry(deps: TaskOpsDeps, queue: string, row: TaskRow, base: string): Promise<TaskView> {
+async function retry(shard: Shard, queue: string, row: TaskRow, base: string): Promise<TaskView> {
   if (row.state === 'failed') {
-    await deps.boss.retry(queue, row.id);
+    await shard.boss.retry(queue, row.id);
     // A dead-lettered task that is retried here should not also wait in the dead-letter queue.
     if (row.deadLetter) {
-      await deleteDeadLetterCopy(deps.executeSql, row.deadLetter, row.id);
+      await deleteDeadLetterCopy(shard.executeSql, row.deadLetter, row.id);
     }
   } else if (row.state === 'cancelled') {
-    await deps.boss.resume(queue, row.id);
+    await shard.boss.resume(queue, row.id);
   } else {
     const state = taskState(row);
     throw problems.conflict(`Only failed, dead-lettered or cancelled tasks can be retried; this one is ${state}.`, { state });
   }
-  return toTaskView(await reread(deps, queue, row.id), base);
+  return toTaskView(await reread(shard, queue, row.id), base);
+}
+
+/**
+ * Move up to `limit` dead-lettered tasks back, shard after shard (given ids: each on the shards that
+ * hold them). A shard that does not answer is skipped and reported.
+ */
+async function redrive(deps: TaskOpsDeps, dead: string, limit: number, ids: string[] | undefined) {
+  if (!deps.lanes.sharded) {
+    return { moved: await deps.lanes.home.shard.boss.redrive(dead, { limit, ...(ids ? { ids } : {}) }), missing: [] as number[] };
+  }
+  let moved = 0;
+  const missing: number[] = [];
+  let down: unknown;
+  for (const { shard } of deps.lanes.all) {
+    if (moved >= limit) break;
+    try {
+      moved += await shard.boss.redrive(dead, { limit: limit - moved, ...(ids ? { ids } : {}) });
+    } catch (err) {
+      const failure = shardFailure(shard, err);
+      if (!(failure instanceof ApiError && failure.problemType === 'shard-unavailable')) throw failure;
+      missing.push(shard.id);
+      down ??= failure;
+    }
+  }
+  if (missing.length === deps.lanes.all.length) throw down;
+  return { moved, missing };
 }
 
 export function taskOpsRoutes(deps: TaskOpsDeps): Hono<AppEnv> {
-  const { config, boss } = deps;
+  const { config } = deps;
   const app = new Hono<AppEnv>();
 
   app.post('/v1/queues/:queue/tasks/:target{[^/]+:(?:cancel|retry)}', async (c) => {
@@ -147,9 +177,13 @@ export function taskOpsRoutes(deps: TaskOpsDeps): Hono<AppEnv> {
     const at = target.lastIndexOf(':');
     const queue = c.req.param('queue');
     requireQueue(queue);
-    const row = await modifiable(deps, queue, requireScope(c, 'submit'), target.slice(0, at));
+    const { row, shard } = await modifiable(deps, queue, requireScope(c, 'submit'), target.slice(0, at));
     const op = target.slice(at + 1) === 'cancel' ? cancel : retry;
-    return c.json(await op(deps, queue, row, baseUrl(c, config)));
+    try {
+      return c.json(await op(shard, queue, row, baseUrl(c, config)));
+    } catch (err) {
+      throw shardFailure(shard, err);
+    }
   });
 
   app.post('/v1/queues/:queue/:op{dead-letter:redrive}', async (c) => {
@@ -162,8 +196,12 @@ export function taskOpsRoutes(deps: TaskOpsDeps): Hono<AppEnv> {
     const parsed = redriveSchema.safeParse(body);
     if (!parsed.success) throw problems.validation(zodFieldErrors(parsed.error));
     const dead = deadLetterQueueFor(queue);
-    const moved = await boss.redrive(dead, { limit: parsed.data.limit, ...(parsed.data.ids ? { ids: parsed.data.ids } : {}) });
-    deps.logger.info({ queue, deadLetterQueue: dead, moved }, 'redrove dead-lettered tasks');
+    const { moved, missing } = await redrive(deps, dead, parsed.data.limit, parsed.data.ids);
+    deps.logger.info(
+      { queue, deadLetterQueue: dead, moved, ...(missing.length ? { missingShards: missing } : {}) },
+      'redrove dead-lettered tasks',
+    );
+    markMissing(c, missing);
     return c.json({ queue, deadLetterQueue: dead, moved });
   });
   return app;

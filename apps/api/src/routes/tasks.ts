@@ -1,38 +1,39 @@
 /**
- * Task reads: one task's status, and a queue's tasks newest first (cursor pagination). Dead-letter
- * queues can be read like any other. Enqueue is in enqueue.ts; cancel, retry and redrive in task-ops.ts.
+ * Task reads: one task's status (by queue and id, or by id alone), and a queue's tasks newest first
+ * (cursor pagination). Dead-letter queues can be read like any other. Enqueue is in enqueue.ts;
+ * cancel, retry and redrive in task-ops.ts.
+ *
+ * A status read goes to the one shard its id names, on a replica when one is healthy and to the
+ * primary when the replica has no such row yet (read-your-writes: a task acknowledged a moment ago is
+ * never a 404). A listing reads every shard and merges their pages (see `listAcrossShards`).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { type Config, type ExecutePrepared, getTask, listTasks, PGBOSS_STATES_FOR, TASK_STATES, type TaskState } from '@taskfleet/core';
+import { type Config, deadLetterQueueFor, findTask, getTask, type TaskRow, taskNames } from '@taskfleet/core';
 import { Hono } from 'hono';
-import { zodFieldErrors } from '../enqueue/schema.ts';
 import type { AppEnv } from '../env.ts';
-import { requireQueue, requireTaskId, UUID } from '../known-queues.ts';
+import { knownQueue, requireQueue, requireTaskId } from '../known-queues.ts';
+import type { LongPoll } from '../long-poll/index.ts';
 import { waitQuery, waitRoute } from '../long-poll/route.ts';
-import type { TaskWaiters } from '../long-poll/waiters.ts';
-import { canSee, hasScope, principalOf } from '../middleware/auth.ts';
+import { canSee, principalOf } from '../middleware/auth.ts';
 import { jsonResponse, problemResponses, QueueParams, TaskPageSchema, TaskParams, TaskSchema } from '../openapi-schemas.ts';
-import { problems } from '../problem.ts';
+import { listQuery, listTasksAcrossShards } from './task-list.ts';
+import { problems, shardFailure } from '../problem.ts';
+import type { Lanes } from '../shards/lanes.ts';
+import { locateTask } from '../shards/locate.ts';
 import { toTaskView } from '../task-view.ts';
+import { missingShardsHeaders } from '../shards/fan-out.ts';
 import { baseUrl } from './base-url.ts';
 
 export interface TaskReadDeps {
   config: Config;
-  executeSql: ExecutePrepared;
-  /** Long-poll (`waitSeconds`): this replica's waiters. */
-  waiters: TaskWaiters;
+  lanes: Lanes;
+  /** Long-poll (`waitSeconds`): this replica's waiters, per shard. */
+  longPoll: LongPoll;
 }
 
-const listQuery = z.strictObject({
-  state: z
-    .string()
-    .transform((s) => s.split(','))
-    .pipe(z.array(z.enum(TASK_STATES)))
-    .optional()
-    .describe(`Comma-separated states: ${TASK_STATES.join(', ')} (default: all)`),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(200).optional().describe('`nextCursor` of the previous page'),
-});
+const TASK_ID = z.object({ id: z.uuid().openapi({ description: 'Task id' }) });
+const GONE = 'No task with this id in this queue (or not visible to this API key).';
+const GONE_ANY = 'No task has this id (or it is not visible to this API key).';
 
 /** The operations below, for the OpenAPI document (the handlers validate: see listQuery). */
 export const taskReadOperations = [
@@ -43,8 +44,18 @@ export const taskReadOperations = [
     tags: ['tasks'],
     summary: 'Task status',
     description:
-      'State, priority, attempts, timestamps, payload, output, and the last error with the history of failed attempts. With `waitSeconds` (long-poll), the answer comes as soon as the task has ended (completed, failed, dead_lettered, cancelled) or when the wait is over, with its state then; `X-Wait-Outcome` says which (`ended`, `timeout`, `shutdown`).',
+      "State, priority, attempts, timestamps, payload, output, and the last error with the history of failed attempts. With `waitSeconds` (long-poll), the answer comes as soon as the task has ended (completed, failed, dead_lettered, cancelled) or when the wait is over, with its state then; `X-Wait-Outcome` says which (`ended`, `timeout`, `shutdown`).\n\nThe id names the task's shard: the read goes to that shard only (a replica when one is healthy, the primary when the replica has not replayed the task yet). When that shard's database is unavailable the answer is 503 with the shard's id.",
     request: { params: TaskParams, query: waitQuery },
+    responses: { 200: waitRoute.okResponse(TaskSchema), ...problemResponses(401, 404, 422, 429, 503) },
+  }),
+  createRoute({
+    operationId: 'getTaskById',
+    method: 'get',
+    path: '/v1/tasks/{id}',
+    tags: ['tasks'],
+    summary: 'Task status by id alone (any queue)',
+    description: 'The same answer as `GET /v1/queues/{queue}/tasks/{id}`, `waitSeconds` included, for a client that kept only the id.',
+    request: { params: TASK_ID, query: waitQuery },
     responses: { 200: waitRoute.okResponse(TaskSchema), ...problemResponses(401, 404, 422, 429, 503) },
   }),
   createRoute({
@@ -54,74 +65,62 @@ export const taskReadOperations = [
     tags: ['tasks'],
     summary: "A queue's tasks, newest first (cursor pagination)",
     description:
-      'Keys without the read scope see only the tasks they submitted. Dead-letter queues (`<type>.dead`) are listed the same way.',
+      'Keys without the read scope see only the tasks they submitted. Dead-letter queues (`<type>.dead`) are listed the same way.\n\nWith several shards every shard is read and the pages merged in the same order, so cursors work as with one. A shard whose database is unavailable is left out and named in `X-Missing-Shards` (the page is partial; it is not an error).',
     request: { params: QueueParams, query: listQuery },
-    responses: { 200: jsonResponse('A page of tasks', TaskPageSchema), ...problemResponses(401, 404, 422, 429, 503) },
+    responses: {
+      200: { ...jsonResponse('A page of tasks', TaskPageSchema), headers: missingShardsHeaders },
+      ...problemResponses(401, 404, 422, 429, 503),
+    },
   }),
 ];
 
-/** The listing's position: the last row of the previous page (creation time to the microsecond, id). */
-function decodeCursor(cursor: string | undefined): { createdOn: string; id: string } | undefined {
-  if (!cursor) return undefined;
-  try {
-    const [createdOn, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(createdOn) || !UUID.test(id)) throw new Error('bad cursor');
-    return { createdOn, id };
-  } catch {
-    throw problems.validation([{ field: 'cursor', message: 'is not a cursor returned by this endpoint' }]);
-  }
-}
-
-/** queued and scheduled share a pg-boss state: ask the store for ready rows only, future ones only, or both. */
-function readyFilter(states: TaskState[]): boolean | undefined {
-  if (states.includes('waiting')) return undefined;
-  if (states.includes('queued') && !states.includes('scheduled')) return true;
-  if (!states.includes('queued') && states.includes('scheduled')) return false;
-  return undefined;
+/** Every queue a task can be in: the task types and their dead-letter queues. */
+function allQueues(): string[] {
+  return taskNames()
+    .flatMap((name) => [name, deadLetterQueueFor(name)])
+    .filter(knownQueue);
 }
 
 export function taskReadRoutes(deps: TaskReadDeps): Hono<AppEnv> {
-  const { config, executeSql } = deps;
+  const { config, lanes, longPoll } = deps;
   const app = new Hono<AppEnv>();
 
-  app.get('/v1/queues/:queue/tasks/:id', async (c) => {
+  /**
+   * The task's current row (or, with waitSeconds, the long-poll answer), from the shard its id names
+   * (shards/locate.ts). One shard and a known queue with waitSeconds: the waiters read it themselves.
+   */
+  async function answer(c: Parameters<typeof waitRoute.answer>[0], queue: string | undefined): Promise<Response> {
+    const waitSeconds = waitRoute.seconds(c.req.query('waitSeconds'));
+    const id = requireTaskId(c.req.param('id') ?? '');
+    let lane = lanes.home;
+    let row: TaskRow | undefined;
+    if (waitSeconds === 0 || queue === undefined || lanes.sharded) {
+      ({ lane, value: row } = await locateTask(lanes, id, ({ shard }) =>
+        queue === undefined ? findTask(shard.reads.executeFound, allQueues(), id) : getTask(shard.reads.executeFound, queue, id),
+      ));
+      if (!row) throw problems.notFound(queue ? GONE : GONE_ANY);
+    }
+    if (waitSeconds > 0) {
+      const { shard } = lane;
+      const target = { config, waiters: longPoll.waitersOf(shard), queue: queue ?? (row as TaskRow).name, id, waitSeconds };
+      try {
+        return await waitRoute.answer(c, target);
+      } catch (err) {
+        throw shardFailure(shard, err);
+      }
+    }
+    if (!row || !canSee(principalOf(c), row.data?.meta?.submitter)) throw problems.notFound(queue ? GONE : GONE_ANY);
+    return c.json(toTaskView(row, baseUrl(c, config)));
+  }
+
+  app.get('/v1/queues/:queue/tasks/:id', (c) => {
     const queue = c.req.param('queue');
     requireQueue(queue);
-    const principal = principalOf(c);
-    const waitSeconds = waitRoute.seconds(c.req.query('waitSeconds'));
-    if (waitSeconds > 0) return waitRoute.answer(c, { ...deps, queue, id: requireTaskId(c.req.param('id')), waitSeconds });
-    const row = await getTask(executeSql, queue, requireTaskId(c.req.param('id')));
-    if (!row || !canSee(principal, row.data?.meta?.submitter))
-      throw problems.notFound('No task with this id in this queue (or not visible to this API key).');
-    return c.json(toTaskView(row, baseUrl(c, config)));
+    return answer(c, queue);
   });
 
-  app.get('/v1/queues/:queue/tasks', async (c) => {
-    const queue = c.req.param('queue');
-    requireQueue(queue);
-    const principal = principalOf(c);
-    const parsed = listQuery.safeParse(c.req.query());
-    if (!parsed.success) throw problems.validation(zodFieldErrors(parsed.error));
-    const states = (parsed.data.state ?? [...TASK_STATES]) as TaskState[];
-    const before = decodeCursor(parsed.data.cursor);
-    const onlyReady = readyFilter(states);
-    const { limit } = parsed.data;
-    const rows = await listTasks(executeSql, {
-      queue,
-      states: [...new Set(states.flatMap((s) => PGBOSS_STATES_FOR[s]))],
-      ...(hasScope(principal, 'read') ? {} : { submitter: principal.id }),
-      ...(onlyReady !== undefined ? { ready: onlyReady } : {}),
-      ...(before ? { before } : {}),
-      limit: limit + 1,
-    });
-    const base = baseUrl(c, config);
-    // dead_lettered vs failed share a pg-boss state: filter on the derived state.
-    const page = rows.slice(0, limit);
-    const tasks = page.map((r) => toTaskView(r, base)).filter((t) => states.includes(t.state));
-    const last = page.at(-1);
-    const nextCursor =
-      rows.length > limit && last ? Buffer.from(JSON.stringify([last.createdOnExact, last.id])).toString('base64url') : null;
-    return c.json({ tasks, nextCursor });
-  });
+  app.get('/v1/tasks/:id', (c) => answer(c, undefined));
+
+  app.get('/v1/queues/:queue/tasks', (c) => listTasksAcrossShards(c, deps));
   return app;
 }

@@ -8,6 +8,9 @@
  * - None lost across restarts: `next_run_at` moves on only in the transaction that inserts the task.
  * - Missed slots (every replica down): on recovery the latest missed slot runs once; older ones are
  *   skipped (docs/guarantees.md).
+ * - Shards: a schedule lives on one shard (the API puts it on `shards.forKey(name)`) and its tasks
+ *   are inserted there. A replica runs one scheduler per shard (`startSchedulers`), each ticking on
+ *   its own shard; with several shards the slot's task id is stamped with the shard (task-id.ts).
  */
 import { Counter, type Registry } from 'prom-client';
 import { v5 as uuidv5 } from 'uuid';
@@ -22,6 +25,8 @@ import { executorOf } from '../store/executor.ts';
 import { QueueWaker, type Wake } from '../store/wake.ts';
 import type { TaskMeta } from '../tasks/envelope.ts';
 import { getTaskDefinition } from '../tasks/registry.ts';
+import { stampShard } from '../topology/task-id.ts';
+import type { ShardSet } from '../topology/shard-set.ts';
 import { latestSlotAtOrBefore, nextSlotAfter } from './cron.ts';
 
 const SLOT_NAMESPACE = '5d0b7c7e-3f0e-4a57-9a8e-2b7f3c1d6e90';
@@ -86,17 +91,29 @@ export interface SchedulerOptions {
   intervalMs: number;
   /** Awaited by `stop()` after the last tick (the waker's NOTIFYs in flight). */
   idle?: () => Promise<void>;
+  /** With several shards: this scheduler's shard id, stamped into its tasks' ids. */
+  shard?: number;
 }
 
 export class Scheduler {
   readonly #o: SchedulerOptions;
   readonly #fired: Counter<'queue'>;
+  readonly #plan: typeof planSchedule;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<ScheduleFiring[]> | undefined;
   #stopped = true;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
+    const { shard } = options;
+    this.#plan =
+      shard === undefined
+        ? planSchedule
+        : (s, now) => {
+            const plan = planSchedule(s, now);
+            if (plan.task) plan.task.id = stampShard(plan.task.id, shard);
+            return plan;
+          };
     this.#fired =
       (options.registry.getSingleMetric(METRICS.scheduledTasks) as Counter<'queue'> | undefined) ??
       new Counter({
@@ -120,7 +137,7 @@ export class Scheduler {
     const all: ScheduleFiring[] = [];
     try {
       for (;;) {
-        const fired = await fireDueSchedules(boss, BATCH, planSchedule, wake);
+        const fired = await fireDueSchedules(boss, BATCH, this.#plan, wake);
         all.push(...fired);
         for (const f of fired) {
           const at = { schedule: f.name, queue: f.queue, taskId: f.taskId, slot: f.slot, nextRunAt: f.nextRunAt };
@@ -158,9 +175,13 @@ export class Scheduler {
   }
 }
 
-/** The scheduler of an API or worker replica, from the fleet config (started; `stop()` it on shutdown). */
-export function startScheduler(deps: { config: Config; boss: PgBoss; logger: Logger; registry: Registry }): Scheduler {
-  const logger = deps.logger.child({ component: 'scheduler' });
+/**
+ * The scheduler of an API or worker replica on one database, from the fleet config (started; `stop()`
+ * it on shutdown). With several shards call it once per shard with `shard` (its id, stamped into the
+ * task ids), or use `startSchedulers`.
+ */
+export function startScheduler(deps: { config: Config; boss: PgBoss; logger: Logger; registry: Registry; shard?: number }): Scheduler {
+  const logger = deps.logger.child(deps.shard === undefined ? { component: 'scheduler' } : { component: 'scheduler', shard: deps.shard });
   const waker = new QueueWaker(executorOf(deps.boss), (err, queue) => logger.warn({ err, queue }, 'waking workers failed; they poll'));
   const scheduler = new Scheduler({
     ...deps,
@@ -171,4 +192,19 @@ export function startScheduler(deps: { config: Config; boss: PgBoss; logger: Log
   });
   scheduler.start();
   return scheduler;
+}
+
+/** One scheduler per shard (one in all for a one-shard map); `stop()` stops them all. */
+export function startSchedulers(deps: { config: Config; shards: ShardSet; logger: Logger; registry: Registry }): { stop(): Promise<void> } {
+  const { shards } = deps;
+  const schedulers = shards.all.map((s) =>
+    startScheduler({
+      config: deps.config,
+      boss: s.boss,
+      logger: deps.logger,
+      registry: deps.registry,
+      ...(shards.sharded ? { shard: s.id } : {}),
+    }),
+  );
+  return { stop: async () => void (await Promise.all(schedulers.map((s) => s.stop()))) };
 }

@@ -41,6 +41,12 @@ export async function getTask(executeSql: ExecuteSql, queue: string, id: string)
   return rows[0] as TaskRow | undefined;
 }
 
+/** A task by id alone, among `queues` (the primary key is (name, id): one index probe per queue). */
+export async function findTask(executeSql: ExecuteSql, queues: readonly string[], id: string): Promise<TaskRow | undefined> {
+  const { rows } = await executeSql(`SELECT ${COLUMNS} FROM pgboss.job WHERE name = ANY($1::text[]) AND id = $2 LIMIT 1`, [queues, id]);
+  return rows[0] as TaskRow | undefined;
+}
+
 export async function getTasks(executeSql: ExecuteSql, queue: string, ids: string[]): Promise<Map<string, TaskRow>> {
   const { rows } = await executeSql(`SELECT ${COLUMNS} FROM pgboss.job WHERE name = $1 AND id = ANY($2::uuid[])`, [queue, ids]);
   return new Map((rows as TaskRow[]).map((r) => [r.id, r]));
