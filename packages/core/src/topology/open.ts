@@ -53,7 +53,13 @@ export async function openShards({ config, role, logger, boss: options }: OpenSh
         url: spec.url,
         ...(instance ? { instance } : {}),
       });
-      await startBoss(boss, logger);
+      try {
+        await startBoss(boss, logger);
+      } catch (err) {
+        // Started but refused (schema behind): stop it, or its pool and timers keep the process alive.
+        await boss.stop({ graceful: false, close: true }).catch(() => undefined);
+        throw err;
+      }
       const executeSql = executorOf(boss);
       let reads: ReadRouter = countedPrimaryReads(spec.id, executeSql);
       try {
