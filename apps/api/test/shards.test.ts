@@ -3,7 +3,16 @@
  * template), one pg-boss per shard opened as runMain does (openShards), shard 1 behind a TCP proxy so
  * the last tests can make that one database unreachable without touching the others.
  */
-import { createLogger, createMetricsRegistry, loadConfig, type OpenShards, openShards, shardOfId, type ShardSet } from '@taskfleet/core';
+import {
+  createLogger,
+  createMetricsRegistry,
+  loadConfig,
+  type OpenShards,
+  openShards,
+  Scheduler,
+  shardOfId,
+  type ShardSet,
+} from '@taskfleet/core';
 import { type Api, createApi } from '@taskfleet/api';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -173,6 +182,44 @@ describe('two shards', () => {
     } while (cursor);
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen.length).toBe((counts[0] ?? 0) + (counts[1] ?? 0));
+  });
+});
+
+describe('schedules on two shards', () => {
+  it("keeps a schedule on its name's shard, lists both shards, and fires its slots there with the shard in the task id", async () => {
+    const names = [0, 1].map((shard) => {
+      for (let i = 0; ; i++) if (shards.forKey(`nightly-${i}`).id === shard) return `nightly-${i}`;
+    });
+    for (const name of names) {
+      const res = await request(`/v1/schedules/${name}`, { method: 'PUT', json: { queue: 'noop', cron: '* * * * *', payload: {} } });
+      expect(res.status).toBe(201);
+    }
+    for (const [shard, name] of names.entries()) {
+      const { rows } = await (pools[shard] as pg.Pool).query('SELECT name FROM taskfleet.schedules WHERE name = $1', [name]);
+      expect(rows).toHaveLength(1);
+    }
+    const listed = (await (await request('/v1/schedules')).json()) as { schedules: { name: string }[] };
+    expect(listed.schedules.map((s) => s.name)).toEqual([...names].sort());
+    // Due now on shard 1: its scheduler fires the slot there, the task id naming shard 1.
+    await (pools[1] as pg.Pool).query(`UPDATE taskfleet.schedules SET next_run_at = now() - interval '1 minute' WHERE name = $1`, [
+      names[1],
+    ]);
+    const shard1 = shards.byId(1) as NonNullable<ReturnType<ShardSet['byId']>>;
+    const logger = createLogger({ role: 'test', config: loadConfig({ LOG_LEVEL: 'silent' }), destination: process.stderr });
+    const scheduler = new Scheduler({
+      boss: shard1.boss,
+      logger,
+      registry: createMetricsRegistry('api'),
+      wake: () => {},
+      intervalMs: 0,
+      shard: 1,
+    });
+    const fired = await scheduler.tick();
+    await scheduler.stop();
+    expect(fired.map((f) => f.name)).toEqual([names[1]]);
+    expect(shardOfId(fired[0]?.taskId as string)).toBe(1);
+    expect(await storedOn(fired[0]?.taskId as string)).toBe(1);
+    for (const name of names) expect((await request(`/v1/schedules/${name}`, { method: 'DELETE' })).status).toBe(204);
   });
 });
 

@@ -123,13 +123,22 @@ function acceptedResult(task: NewTask, base: string, metrics: ApiMetrics): Enque
   return { status: 202, location: statusUrl, body: { id, queue, state: task.scheduled ? 'scheduled' : 'queued', statusUrl } };
 }
 
-export async function enqueueTask(input: EnqueueTaskInput, deps: EnqueueDeps): Promise<EnqueueTaskResult> {
+/**
+ * One shard: straight to the home lane (nothing hashed, no extra frame; a database that does not
+ * answer is the error handler's plain 503). Several: the task's shard, and a 503 naming it when its
+ * database does not answer (its tasks only; the other shards take theirs).
+ */
+export function enqueueTask(input: EnqueueTaskInput, deps: EnqueueDeps): Promise<EnqueueTaskResult> {
+  if (!deps.lanes.sharded) return enqueueOnLane(input, buildOne(input), deps, deps.lanes.home);
+  return enqueueOnShard(input, deps);
+}
+
+async function enqueueOnShard(input: EnqueueTaskInput, deps: EnqueueDeps): Promise<EnqueueTaskResult> {
   const task = buildOne(input);
-  const lane = deps.lanes.sharded ? placeTask(task, deps) : deps.lanes.home;
+  const lane = placeTask(task, deps);
   try {
     return await enqueueOnLane(input, task, deps, lane);
   } catch (err) {
-    // The shard's database does not answer: 503 naming it (its tasks only; the other shards take theirs).
     throw shardFailure(lane.shard, err);
   }
 }

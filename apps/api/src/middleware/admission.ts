@@ -2,7 +2,8 @@
  * Admission control for the enqueue routes, in this order: refuse while this replica drains (503),
  * bound the enqueue requests in progress on this replica (503), require the submit scope (403), the
  * queue must be a task type's (404; dead-letter queues are not fed), and shed a queue whose last known
- * ready depth is above API_SHED_READY_DEPTH (503). One instance per app: the in-progress count is
+ * ready depth is above API_SHED_READY_DEPTH (503). With several shards the depth is each shard's own,
+ * so that check waits until a task's shard is known (enqueue-task.ts, batch-shards.ts). One instance per app: the in-progress count is
  * shared by every route it guards.
  */
 import type { Config } from '@taskfleet/core';

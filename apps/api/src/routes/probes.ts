@@ -30,6 +30,8 @@ export const probeOperations = [
     tags: ['operations'],
     security: [],
     summary: 'Readiness: the database answers and this replica is not shutting down',
+    description:
+      'With several shards only the home shard (the lowest id: API keys live there) is checked. A shard whose database is down makes only the requests that need it answer 503 (naming the shard), so it must not take every replica out of the balancer; `/healthz` is unchanged (the process answers).',
     responses: {
       200: jsonResponse('Ready', z.object({ status: z.literal('ready') })),
       503: jsonResponse('Not ready: draining, or the database is unreachable', NotReadySchema),

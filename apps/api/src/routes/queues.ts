@@ -38,7 +38,7 @@ import {
   QueueParams,
   QueueSettingsPatchSchema,
 } from '../openapi-schemas.ts';
-import { problems, shardFailure } from '../problem.ts';
+import { problems } from '../problem.ts';
 import { fanOut, markMissing, missingShardsHeaders } from '../shards/fan-out.ts';
 import type { Lanes } from '../shards/lanes.ts';
 
@@ -181,7 +181,7 @@ export function queueRoutes(deps: QueueRouteDeps): Hono<AppEnv> {
     const row = rowOf(rows, queue);
     // Every shard, the home shard's answer shown; a shard that fails fails the request (a repeat is harmless).
     const written = await Promise.allSettled(lanes.shards.all.map((shard) => updateQueueSettings(shard.executeSql, queue, parsed.data)));
-    for (const [i, w] of written.entries()) if (w.status === 'rejected') throw shardFailure(lanes.shards.all[i] as Shard, w.reason);
+    for (const [i, w] of written.entries()) if (w.status === 'rejected') throw lanes.failure(lanes.shards.all[i] as Shard, w.reason);
     const settings = (written[0] as PromiseFulfilledResult<QueueSettings>).value;
     deps.logger.info({ queue, settings: settingsView(settings) }, 'queue settings changed');
     markMissing(c, missing);

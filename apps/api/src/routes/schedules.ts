@@ -27,7 +27,7 @@ import { readJsonBody } from '../body.ts';
 import type { AppEnv } from '../env.ts';
 import { canModify, canSee, hasScope, principalOf, requireScope } from '../middleware/auth.ts';
 import { jsonResponse, problemResponses } from '../openapi-schemas.ts';
-import { problems, shardFailure } from '../problem.ts';
+import { problems } from '../problem.ts';
 import { fanOut, markMissing, missingShardsHeaders } from '../shards/fan-out.ts';
 import type { Lanes } from '../shards/lanes.ts';
 import { locate } from '../shards/locate.ts';
@@ -139,7 +139,7 @@ export function scheduleRoutes(deps: ScheduleRouteDeps): Hono<AppEnv> {
       const nextRunAt = nextSlotAfter(cron, timezone, await databaseNow(executeSql));
       stored = await upsertSchedule(executeSql, { name, queue, cron, timezone, payload, options, submitter: principal.id, nextRunAt });
     } catch (err) {
-      throw shardFailure(shard, err);
+      throw lanes.failure(shard, err);
     }
     const { created, schedule } = stored;
     const at = lanes.sharded ? { shard: shard.id } : {};
@@ -169,7 +169,7 @@ export function scheduleRoutes(deps: ScheduleRouteDeps): Hono<AppEnv> {
     const { shard, schedule } = await find(lanes, name);
     if (!schedule || !canSee(principal, schedule.submitter)) throw problems.notFound(NOT_FOUND);
     if (!canModify(principal, schedule.submitter)) throw problems.forbidden('This schedule was set by another API key.');
-    const deleted = await deleteSchedule(shard.executeSql, name).catch((err: unknown) => Promise.reject(shardFailure(shard, err)));
+    const deleted = await deleteSchedule(shard.executeSql, name).catch((err: unknown) => Promise.reject(lanes.failure(shard, err)));
     if (!deleted) throw problems.notFound(NOT_FOUND);
     logger.info({ schedule: name, queue: schedule.queue, ...(lanes.sharded ? { shard: shard.id } : {}) }, 'schedule deleted');
     return c.body(null, 204);

@@ -182,7 +182,7 @@ export function taskOpsRoutes(deps: TaskOpsDeps): Hono<AppEnv> {
     try {
       return c.json(await op(shard, queue, row, baseUrl(c, config)));
     } catch (err) {
-      throw shardFailure(shard, err);
+      throw deps.lanes.failure(shard, err);
     }
   });
 

@@ -17,7 +17,7 @@ import { waitQuery, waitRoute } from '../long-poll/route.ts';
 import { canSee, principalOf } from '../middleware/auth.ts';
 import { jsonResponse, problemResponses, QueueParams, TaskPageSchema, TaskParams, TaskSchema } from '../openapi-schemas.ts';
 import { listQuery, listTasksAcrossShards } from './task-list.ts';
-import { problems, shardFailure } from '../problem.ts';
+import { problems } from '../problem.ts';
 import type { Lanes } from '../shards/lanes.ts';
 import { locateTask } from '../shards/locate.ts';
 import { toTaskView } from '../task-view.ts';
@@ -94,7 +94,10 @@ export function taskReadRoutes(deps: TaskReadDeps): Hono<AppEnv> {
     const id = requireTaskId(c.req.param('id') ?? '');
     let lane = lanes.home;
     let row: TaskRow | undefined;
-    if (waitSeconds === 0 || queue === undefined || lanes.sharded) {
+    if (!lanes.sharded && queue !== undefined) {
+      // One shard, the hot status poll: one read, as before shards (a wait reads for itself).
+      if (waitSeconds === 0) row = await getTask(lane.shard.reads.executeFound, queue, id);
+    } else {
       ({ lane, value: row } = await locateTask(lanes, id, ({ shard }) =>
         queue === undefined ? findTask(shard.reads.executeFound, allQueues(), id) : getTask(shard.reads.executeFound, queue, id),
       ));
@@ -106,7 +109,7 @@ export function taskReadRoutes(deps: TaskReadDeps): Hono<AppEnv> {
       try {
         return await waitRoute.answer(c, target);
       } catch (err) {
-        throw shardFailure(shard, err);
+        throw lanes.failure(shard, err);
       }
     }
     if (!row || !canSee(principalOf(c), row.data?.meta?.submitter)) throw problems.notFound(queue ? GONE : GONE_ANY);

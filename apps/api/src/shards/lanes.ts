@@ -20,6 +20,7 @@ import {
 import type { Transaction } from '../enqueue/dependencies.ts';
 import { GroupCommitter } from '../enqueue/group-commit.ts';
 import type { ApiMetrics } from '../metrics.ts';
+import { shardFailure } from '../problem.ts';
 import { CachedValue, DepthShedder, queueDepthCache } from '../queue-stats.ts';
 
 export interface ShardLane {
@@ -60,6 +61,15 @@ export class Lanes {
   /** The lane of the shard a task id names (home with one shard, or for ids that name none). */
   forTaskId(id: string): ShardLane {
     return this.sharded ? this.of(this.shards.forTaskId(id)) : this.home;
+  }
+
+  /**
+   * A failure of a statement on `shard`, as the API answers it: with several shards a 503 naming
+   * the shard when its database cannot be reached; with one, the error itself (the error handler's
+   * plain 503, as before shards).
+   */
+  failure(shard: Shard, err: unknown): unknown {
+    return this.sharded ? shardFailure(shard, err) : err;
   }
 
   /** Rows waiting for a group commit, every shard. */

@@ -6,8 +6,11 @@
  * not found on the shard its id names is looked for on the others (a miss costs a fan-out; a hit on
  * the named shard, every task the API created, costs nothing more). When it is on none that answered
  * and a shard did not answer, the answer is a 503 naming that shard, not a 404.
+ *
+ * Schedules are found the same way from their name's shard (routes/schedules.ts): one written before
+ * the shard map changed stays on the shard it was written to.
  */
-import { ApiError, isDatabaseUnavailable, problems, shardFailure } from '../problem.ts';
+import { ApiError, isDatabaseUnavailable, problems } from '../problem.ts';
 import type { Lanes, ShardLane } from './lanes.ts';
 
 export interface Located<T> {
@@ -26,7 +29,7 @@ export async function locate<T>(lanes: Lanes, named: ShardLane, read: (lane: Sha
   try {
     value = await read(named);
   } catch (err) {
-    throw shardFailure(named.shard, err);
+    throw lanes.failure(named.shard, err);
   }
   if (value !== undefined || !lanes.sharded) return { lane: named, value };
   const others = lanes.all.filter((l) => l !== named);
