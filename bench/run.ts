@@ -12,6 +12,7 @@ import { runE2e } from './scenarios/e2e.ts';
 import { runGroups } from './scenarios/groups.ts';
 import { runIngest } from './scenarios/ingest.ts';
 import { runPartitions } from './scenarios/partitions.ts';
+import { runReplicaReads } from './scenarios/replica-reads.ts';
 import { runWorkerBench } from './scenarios/worker.ts';
 
 const { positionals, values } = parseArgs({
@@ -84,9 +85,17 @@ const scenarios: Record<string, () => Promise<void>> = {
     ),
   // Measures every server itself (like drain): about 6 minutes per server in a full run.
   partitions: () => runPartitions(partitionsOptions(), log),
+  // Its own embedded primary and streaming replica (about 2 minutes).
+  'replica-reads': () =>
+    runReplicaReads(
+      quick
+        ? { tasks: 2_000, connections: 16, warmupSeconds: 1, seconds: 2, repeats: 1 }
+        : { tasks: 100_000, connections: connections?.[0] ?? 64, warmupSeconds: 3, seconds: seconds ?? 10, repeats: repeats ?? 3 },
+      log,
+    ),
 };
-/** Scenarios that measure the stock external server themselves (not run again on it below). */
-const MEASURE_EVERY_SERVER = new Set(['drain', 'partitions']);
+/** Scenarios not run again on the stock server below: they measure it themselves, or cannot use it (replica-reads). */
+const MEASURE_EVERY_SERVER = new Set(['drain', 'partitions', 'replica-reads']);
 
 const chosen = positionals.length ? positionals : Object.keys(scenarios);
 const facts = machineFacts();

@@ -20,8 +20,11 @@ async function stat(pid: number | string): Promise<{ ppid: number; cpuSeconds: n
 
 /** The server's postmaster pid: the parent of a backend of ours, when that backend is on this machine. */
 export async function postmasterPid(url: string): Promise<number | undefined> {
-  const pid = await withClient(url, async (c) => (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
-  return pid === undefined ? undefined : (await stat(pid))?.ppid;
+  // Read while connected: the backend exits with its connection.
+  return withClient(url, async (c) => {
+    const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+    return pid === undefined ? undefined : (await stat(pid))?.ppid;
+  });
 }
 
 /** A CPU-seconds reader for the server `url` names (resolved once). */

@@ -184,6 +184,19 @@ function partitionsRows(r: any, add: Add): void {
   }
 }
 
+/** Status reads with a streaming replica against the primary alone (no targets). */
+function replicaReadsRows(r: any, add: Add): void {
+  add('status reads/s with a replica', r.replica.rps, `primary only ${r.primary.rps}`, `${fx(r.ratio.rps)}×`, '', null);
+  add(
+    "primary's PostgreSQL CPU µs/read with a replica",
+    r.replica.primaryCpuUsPerRequest,
+    `primary only ${r.primary.primaryCpuUsPerRequest}`,
+    `${fx(r.ratio.primaryCpu)}×`,
+    '',
+    null,
+  );
+}
+
 /** The rows each scenario contributes, read from its result JSON; scenarios not listed contribute none. */
 const ROWS = new Map<string, (r: any, add: Add) => void>([
   ['ingest', ingestRows],
@@ -195,6 +208,7 @@ const ROWS = new Map<string, (r: any, add: Add) => void>([
   ['backlog', backlogRows],
   ['groups', groupsRows],
   ['partitions', partitionsRows],
+  ['replica-reads', replicaReadsRows],
 ]);
 
 export function summaryRows(dir: string, scenarios: string[]): SummaryRow[] {
