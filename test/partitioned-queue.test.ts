@@ -260,4 +260,30 @@ describe('queue sync', () => {
     }
     expect(noopTask.partition).toBeUndefined();
   });
+
+  it('gives a queue deleted while the fleet is stopped its own table when the sync makes it again (the offline move)', async () => {
+    const boss = await startBoss(
+      createBoss({ config: db.config(), role: 'migrate', logger: db.logger, max: 2, supervise: false, listen: false }),
+      db.logger,
+    );
+    try {
+      const spec = { name: 'test.moved', description: 'moved to a table of its own', schema: z.object({}) };
+      await syncQueues(boss, db.logger, { 'test.moved': defineTask(spec) });
+      await boss.send('test.moved', {});
+      const layout = async () =>
+        (await db.query('SELECT partition, table_name FROM pgboss.queue WHERE name = $1', ['test.moved'])).rows[0] as {
+          partition: boolean;
+          table_name: string;
+        };
+      expect(await layout()).toEqual({ partition: false, table_name: 'job_common' });
+      // docs/operations.md, "Per-queue partitions": drop the queue (its tasks with it), then migrate.
+      await db.query(`SELECT pgboss.delete_queue('test.moved')`);
+      await syncQueues(boss, db.logger, { 'test.moved': defineTask({ ...spec, partition: true }) });
+      expect((await layout()).partition).toBe(true);
+      const id = await boss.send('test.moved', {});
+      expect(await inTable((await layout()).table_name, [id as string])).toBe(1);
+    } finally {
+      await boss.stop({ graceful: false, close: true });
+    }
+  });
 });
