@@ -5,10 +5,10 @@
  * replica; then the API process (apps/api/src/main.ts) is started once per variant — `primary`:
  * DATABASE_URL only; `replica`: the topology's DATABASE_URL and DATABASE_READ_URLS — and loaded with
  * `GET /v1/tasks/{id}` over the existing ids (autocannon, `connections`, `seconds` after a warm-up).
- * Recorded per variant: req/s, latency percentiles, the primary's and the replica's PostgreSQL CPU
- * (each server's own process tree) and transactions (pg_stat_database.xact_commit deltas) per
- * request, and the API's own count of reads by target (taskfleet_db_reads_total) when it exports
- * one. Variants alternate round by round. Embedded servers only (a stock server cannot be given a
+ * Recorded per variant: req/s, latency percentiles, CPU per request of the API process and of
+ * each PostgreSQL server (its own process tree), each server's committed transactions per request
+ * (pg_stat_database.xact_commit), and the API's own count of reads by target
+ * (taskfleet_db_reads_total) when it exports one. Variants alternate round by round. Embedded servers only (a stock server cannot be given a
  * replica here); DATABASE_URL is ignored.
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -17,7 +17,7 @@ import path from 'node:path';
 import { applyMigrationsToShards, createLogger, loadConfig } from '@taskfleet/core';
 import autocannon from 'autocannon';
 import { type EmbeddedTopology, freePortRange, startEmbeddedTopology } from '../../scripts/lib/embedded-topology.ts';
-import { machineFacts, type Proc, startProcess, writeResult } from '../lib/env.ts';
+import { machineFacts, type Proc, processCpuSeconds, startProcess, writeResult } from '../lib/env.ts';
 import { prefill, withClient } from '../lib/jobs.ts';
 import { progress } from '../lib/progress.ts';
 import { serverCpu } from '../lib/server-cpu.ts';
@@ -44,8 +44,8 @@ export interface ReadRun {
   non2xx: number;
   errors: number;
   requests: number;
-  /** PostgreSQL CPU microseconds per request, by server. */
-  cpuUsPerRequest: { primary: number; replica: number };
+  /** CPU microseconds per request: each PostgreSQL server's, and the API process's. */
+  cpuUsPerRequest: { primary: number; replica: number; api: number };
   /** Committed transactions per request (warm-up and window, API start and stop included), by server (pg_stat_database). */
   xactsPerRequest: { primary: number; replica: number };
   /** The API's reads by target during the run (taskfleet_db_reads_total), when it exports them. */
@@ -140,10 +140,20 @@ async function measure(topology: EmbeddedTopology, variant: Variant, ids: string
   try {
     const prefix = await statusPath(api, ids[0] as string, log);
     if (opts.warmupSeconds > 0) served += (await getLoad(api.url, prefix, ids, opts.connections, opts.warmupSeconds)).requests.total;
-    const before = { p: await primaryCpu(), r: await replicaCpu(), reads: await readsByTarget(api) };
+    const before = {
+      p: await primaryCpu(),
+      r: await replicaCpu(),
+      a: await processCpuSeconds(api.child.pid),
+      reads: await readsByTarget(api),
+    };
     const done = progress(`GET ${prefix}{id} × ${opts.connections} connections, ${variant}`, opts.seconds);
     const r = await getLoad(api.url, prefix, ids, opts.connections, opts.seconds).finally(done);
-    const after = { p: await primaryCpu(), r: await replicaCpu(), reads: await readsByTarget(api) };
+    const after = {
+      p: await primaryCpu(),
+      r: await replicaCpu(),
+      a: await processCpuSeconds(api.child.pid),
+      reads: await readsByTarget(api),
+    };
     served += r.requests.total;
     const us = (s: number) => Math.round((s * 1e6) / Math.max(1, r.requests.total));
     run = {
@@ -155,7 +165,7 @@ async function measure(topology: EmbeddedTopology, variant: Variant, ids: string
       non2xx: r.non2xx,
       errors: r.errors,
       requests: r.requests.total,
-      cpuUsPerRequest: { primary: us(after.p - before.p), replica: us(after.r - before.r) },
+      cpuUsPerRequest: { primary: us(after.p - before.p), replica: us(after.r - before.r), api: us(after.a - before.a) },
       readsByTarget: diff(before.reads, after.reads),
     };
   } finally {
@@ -211,7 +221,7 @@ export async function runReplicaReads(opts: ReplicaReadsOptions, log: Log) {
           const run = await measure(topology, variant, ids, opts, log);
           runs.push(run);
           log(
-            `  round ${round}, ${variant === 'replica' ? 'with the replica' : 'primary only'}: ${run.rps} req/s, p99 ${run.p99} ms, non-2xx ${run.non2xx}; PostgreSQL CPU µs/request primary ${run.cpuUsPerRequest.primary}, replica ${run.cpuUsPerRequest.replica}; transactions/request primary ${run.xactsPerRequest.primary}, replica ${run.xactsPerRequest.replica}; API reads by target ${JSON.stringify(run.readsByTarget)}`,
+            `  round ${round}, ${variant === 'replica' ? 'with the replica' : 'primary only'}: ${run.rps} req/s, p99 ${run.p99} ms, non-2xx ${run.non2xx}; CPU µs/request: PostgreSQL primary ${run.cpuUsPerRequest.primary}, replica ${run.cpuUsPerRequest.replica}, API ${run.cpuUsPerRequest.api}; transactions/request primary ${run.xactsPerRequest.primary}, replica ${run.xactsPerRequest.replica}; API reads by target ${JSON.stringify(run.readsByTarget)}`,
           );
         }
       }
@@ -236,6 +246,7 @@ async function report(opts: ReplicaReadsOptions, runs: ReadRun[]) {
     p99: median(of(v).map((r) => r.p99)),
     primaryCpuUsPerRequest: median(of(v).map((r) => r.cpuUsPerRequest.primary)),
     replicaCpuUsPerRequest: median(of(v).map((r) => r.cpuUsPerRequest.replica)),
+    apiCpuUsPerRequest: median(of(v).map((r) => r.cpuUsPerRequest.api)),
     primaryXactsPerRequest: median(of(v).map((r) => r.xactsPerRequest.primary)),
     non2xx: of(v).reduce((a, r) => a + r.non2xx + r.errors, 0),
   });
