@@ -34,6 +34,7 @@ export const METRICS = {
   queueOldestReadyAge: `${METRIC_PREFIX}queue_oldest_ready_age_seconds`,
   queueReadyByPriority: `${METRIC_PREFIX}queue_ready`,
   queueStatsAge: `${METRIC_PREFIX}queue_stats_age_seconds`,
+  queueStatsStale: `${METRIC_PREFIX}queue_stats_stale`,
   queueDepthEstimated: `${METRIC_PREFIX}queue_depth_estimated`,
   queuePaused: `${METRIC_PREFIX}queue_paused`,
   queueConcurrencyLimit: `${METRIC_PREFIX}queue_concurrency_limit`,

@@ -4,34 +4,44 @@
  * the one that wins runs the counting query and stores the result; every replica then reads the
  * snapshot and serves it from memory. A scrape never touches the database, and all replicas export
  * the same numbers — rules aggregate them with `max by (queue, …)` (docs/runbook.md).
+ *
+ * Shards: pass `shards` (a ShardSet, or a list of `{ id, executeSql }`) instead of `executeSql`.
+ * Each shard keeps its own snapshot row, claimed and refreshed on that shard (the refresh claim is
+ * elected per database), and the gauges, `depthByQueue()`, `readyByPriority()` and the rest are the
+ * sums over the shards (oldest-ready ages: the oldest). A shard whose refresh fails keeps
+ * contributing its last known figures — a sum that drops a shard would look like a drain — and is
+ * marked stale: `taskfleet_queue_stats_stale{shard}` is 1 and `taskfleet_queue_stats_age_seconds`
+ * (the stalest shard's age) grows, so the stale-snapshot alert fires.
  */
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { METRICS } from '../metrics.ts';
-import { PRIORITY_NAMES, type PriorityName, priorityName } from '../priority.ts';
-import { isDeadLetterQueue } from '../queues.ts';
-import { taskNames } from '../tasks/registry.ts';
+import type { PriorityName } from '../priority.ts';
 import type { ExecuteSql } from '../store/executor.ts';
 import { listQueueSettingsAndFullRates, type QueueSettings } from '../store/queue-settings.ts';
 import { claimQueueStatsRefresh, computeQueueStats, type QueueStatsRow, readQueueStats, storeQueueStats } from '../store/queue-stats.ts';
+import { taskNames } from '../tasks/registry.ts';
+import { depthOf, oldestReadyOf, type QueueDepth, readyByPriorityOf, sumDepths } from './depth.ts';
+import { type QueueGaugeSource, registerQueueGauges } from './gauges.ts';
 
-/**
- * `throttled`: ready tasks held back by the queue's own settings — paused, at its fleet-wide
- * concurrency (running ≥ limit) or with its rate window full. They wait on purpose and more worker
- * replicas would not start them, so they are not `ready` (the worker autoscaler and the backlog
- * alert look at `ready`). Tasks held only by groupConcurrency stay `ready`: other groups' tasks may
- * be among them.
- */
-export const QUEUE_DEPTH_STATES = ['ready', 'scheduled', 'retrying', 'active', 'dead_lettered', 'throttled'] as const;
+export { QUEUE_DEPTH_STATES, type QueueDepth } from './depth.ts';
 
 export interface QueueSnapshot {
   computedAt: Date | null;
   rows: QueueStatsRow[];
 }
 
-export interface QueueStatsExporterOptions {
+/** A database the exporter reads a snapshot from (a `Shard` of a ShardSet is one). */
+export interface QueueStatsSource {
+  id: number;
   executeSql: ExecuteSql;
+}
+
+export interface QueueStatsExporterOptions {
+  /** The one database (a one-shard fleet). Give this or `shards`. */
+  executeSql?: ExecuteSql;
+  /** Every shard: the gauges are the sums over them. */
+  shards?: { readonly all: readonly QueueStatsSource[] } | readonly QueueStatsSource[];
   registry: Registry;
   logger: Logger;
   intervalSeconds: number;
@@ -41,168 +51,134 @@ export interface QueueStatsExporterOptions {
   historySeconds?: number;
 }
 
-export type QueueDepth = Record<(typeof QUEUE_DEPTH_STATES)[number], number>;
-
 /** One snapshot's depth by queue, as kept in {@link QueueStatsExporter.history}. */
 export interface QueueDepthSample {
   t: string;
   queues: Record<string, QueueDepth>;
 }
 
-export class QueueStatsExporter {
+/** One shard's last snapshot, and the flow-control settings read with it (paused queues are not "unconsumed"). */
+interface ShardStats {
+  id: number;
+  executeSql: ExecuteSql;
+  snapshot: QueueSnapshot;
+  settings: Map<string, QueueSettings>;
+  rateFull: Set<string>;
+  /** The last refresh failed: the figures are the last known ones. */
+  stale: boolean;
+}
+
+function sourcesOf(o: QueueStatsExporterOptions): readonly QueueStatsSource[] {
+  if (o.shards) {
+    const list = 'all' in o.shards ? o.shards.all : (o.shards as readonly QueueStatsSource[]);
+    if (list.length > 0) return list;
+  }
+  if (o.executeSql) return [{ id: 0, executeSql: o.executeSql }];
+  throw new Error('the queue stats exporter needs `executeSql` or `shards`');
+}
+
+const ageOf = (s: ShardStats, now: number): number | null =>
+  s.snapshot.computedAt ? (now - s.snapshot.computedAt.getTime()) / 1000 : null;
+
+export class QueueStatsExporter implements QueueGaugeSource {
   readonly #o: QueueStatsExporterOptions;
-  #snapshot: QueueSnapshot = { computedAt: null, rows: [] };
-  /** The queues' flow-control settings, read with every snapshot (paused queues are not "unconsumed"). */
-  #settings = new Map<string, QueueSettings>();
-  #rateFull = new Set<string>();
+  readonly #shards: ShardStats[];
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   readonly #history: QueueDepthSample[] = [];
-  /** How many times this replica computed the snapshot (tests check that replicas share). */
+  /** How many times this replica computed a snapshot (tests check that replicas share). */
   computations = 0;
 
   constructor(options: QueueStatsExporterOptions) {
     this.#o = options;
-    const exporter = this;
-    const registers = [options.registry];
-    new Gauge({
-      name: METRICS.queueDepth,
-      help: 'Tasks by queue and state (ready, scheduled, retrying = waiting for a retry delay, active, dead_lettered = waiting in the dead-letter queue). Same value on every replica: aggregate with max.',
-      labelNames: ['queue', 'state'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [queue, byState] of exporter.depthByQueue())
-          for (const [state, n] of Object.entries(byState)) this.set({ queue, state }, n);
-      },
-    });
-    new Gauge({
-      name: METRICS.queueReadyByPriority,
-      help: 'Ready tasks by queue and priority',
-      labelNames: ['queue', 'priority'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [queue, byPriority] of exporter.readyByPriority())
-          for (const [priority, n] of Object.entries(byPriority)) this.set({ queue, priority }, n);
-      },
-    });
-    new Gauge({
-      name: METRICS.queueOldestReadyAge,
-      help: 'Seconds since the oldest ready task of the queue became ready (0 when none)',
-      labelNames: ['queue'],
-      registers,
-      collect() {
-        this.reset();
-        const drift = exporter.#snapshot.computedAt ? (Date.now() - exporter.#snapshot.computedAt.getTime()) / 1000 : 0;
-        for (const [queue, age] of exporter.oldestReadyAgeSeconds()) this.set({ queue }, age === null ? 0 : age + drift);
-      },
-    });
-    new Gauge({
-      name: METRICS.queuePaused,
-      help: 'Whether the queue is paused (1) — its ready tasks wait on purpose; the not-consumed alert leaves it out',
-      labelNames: ['queue'],
-      registers,
-      collect() {
-        this.reset();
-        for (const queue of exporter.#o.queues) this.set({ queue }, exporter.#settings.get(queue)?.paused ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: METRICS.queueConcurrencyLimit,
-      help: 'Fleet-wide concurrency limit of the queue (absent when unlimited)',
-      labelNames: ['queue'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [queue, s] of exporter.#settings) if (s.concurrency !== null) this.set({ queue }, s.concurrency);
-      },
-    });
-    new Gauge({
-      name: METRICS.queueDepthEstimated,
-      help: "Whether the queue's waiting counts (ready, scheduled, retrying, throttled) are estimated (1): it has more waiting tasks than the exact cap (10,000), so they come from a block sample of the job table, within a few percent (docs/operations.md)",
-      labelNames: ['queue'],
-      registers,
-      collect() {
-        this.reset();
-        const estimated = exporter.estimatedQueues();
-        for (const queue of exporter.#o.queues) this.set({ queue }, estimated.has(queue) ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: METRICS.queueStatsAge,
-      help: 'Age of the queue snapshot behind the queue gauges, in seconds (alert if it grows: nobody refreshes it)',
-      registers,
-      collect() {
-        this.set(exporter.#snapshot.computedAt ? (Date.now() - exporter.#snapshot.computedAt.getTime()) / 1000 : -1);
-      },
-    });
+    this.#shards = sourcesOf(options).map(({ id, executeSql }) => ({
+      id,
+      executeSql,
+      snapshot: { computedAt: null, rows: [] },
+      settings: new Map(),
+      rateFull: new Set(),
+      stale: false,
+    }));
+    registerQueueGauges(options.registry, this);
+  }
+
+  get queues(): string[] {
+    return this.#o.queues;
   }
 
   /** Ready tasks by priority name for every exported queue (dead-letter queues left out). */
   readyByPriority(): Map<string, Record<PriorityName, number>> {
-    const zero = () => Object.fromEntries(PRIORITY_NAMES.map((p) => [p, 0])) as Record<PriorityName, number>;
-    const out = new Map(this.#o.queues.map((q) => [q, zero()]));
-    for (const r of this.#snapshot.rows) {
-      if (isDeadLetterQueue(r.queue)) continue;
-      const byPriority = out.get(r.queue) ?? zero();
-      byPriority[priorityName(r.priority)] += r.ready;
-      out.set(r.queue, byPriority);
-    }
-    return out;
+    return readyByPriorityOf(
+      this.#shards.flatMap((s) => s.snapshot.rows),
+      this.#o.queues,
+    );
   }
 
-  /** Queues whose waiting counts in the snapshot are estimated (more waiting than the exact cap). */
+  /** Queues whose waiting counts in a snapshot are estimated (more waiting than the exact cap). */
   estimatedQueues(): Set<string> {
-    return new Set(this.#snapshot.rows.filter((r) => r.estimated).map((r) => r.queue));
+    return new Set(this.#shards.flatMap((s) => s.snapshot.rows.filter((r) => r.estimated).map((r) => r.queue)));
   }
 
-  /** Age of each exported queue's oldest ready task when the snapshot was computed (null: none ready). */
+  /** Age of each exported queue's oldest ready task when its snapshot was computed (null: none ready). */
   oldestReadyAgeSeconds(): Map<string, number | null> {
-    const out = new Map<string, number | null>(this.#o.queues.map((q) => [q, null]));
-    for (const r of this.#snapshot.rows) {
-      if (isDeadLetterQueue(r.queue) || r.oldestReadyAgeSeconds === null) continue;
-      out.set(r.queue, Math.max(out.get(r.queue) ?? 0, r.oldestReadyAgeSeconds));
-    }
+    return oldestReadyOf(
+      this.#shards.flatMap((s) => s.snapshot.rows.map((row) => ({ row, drift: 0 }))),
+      this.#o.queues,
+    );
+  }
+
+  /** The same, aged to now (each shard's snapshot by the time since it was computed). */
+  oldestReadyAgeNow(): Map<string, number | null> {
+    const now = Date.now();
+    return oldestReadyOf(
+      this.#shards.flatMap((s) => s.snapshot.rows.map((row) => ({ row, drift: ageOf(s, now) ?? 0 }))),
+      this.#o.queues,
+    );
+  }
+
+  /** Paused on any shard (the setting is written to every shard). */
+  isPaused(queue: string): boolean {
+    return this.#shards.some((s) => s.settings.get(queue)?.paused);
+  }
+
+  /** Each limited queue's concurrency limit (the first shard that has one: the setting is the fleet's). */
+  concurrencyLimits(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const s of this.#shards)
+      for (const [queue, settings] of s.settings)
+        if (settings.concurrency !== null && !out.has(queue)) out.set(queue, settings.concurrency);
     return out;
   }
 
-  /** Depth by queue of each snapshot read in the last `historySeconds`, oldest first. */
-  get history(): readonly QueueDepthSample[] {
-    return this.#history;
+  statsAgeSeconds(): number {
+    const now = Date.now();
+    const ages = this.#shards.map((s) => ageOf(s, now)).filter((a): a is number => a !== null);
+    return ages.length ? Math.max(...ages) : -1;
   }
 
-  /** Depth by state for every exported queue (dead-letter queues fold into their parent's `dead_lettered`). */
+  staleShards(): Map<number, boolean> | undefined {
+    if (this.#shards.length < 2) return undefined;
+    return new Map(this.#shards.map((s) => [s.id, s.stale]));
+  }
+
+  /** Depth by state for every exported queue, summed over the shards (each throttled by its own settings). */
   depthByQueue(): Map<string, QueueDepth> {
-    const out = new Map(this.#o.queues.map((q) => [q, { ready: 0, scheduled: 0, retrying: 0, active: 0, dead_lettered: 0, throttled: 0 }]));
-    for (const r of this.#snapshot.rows) {
-      if (isDeadLetterQueue(r.queue)) {
-        const parent = out.get(r.queue.slice(0, -'.dead'.length));
-        if (parent) parent.dead_lettered += r.ready + r.scheduled + r.retrying + r.active;
-        continue;
-      }
-      const q = out.get(r.queue) ?? { ready: 0, scheduled: 0, retrying: 0, active: 0, dead_lettered: 0, throttled: 0 };
-      q.ready += r.ready;
-      q.scheduled += r.scheduled;
-      q.retrying += r.retrying;
-      q.active += r.active;
-      out.set(r.queue, q);
-    }
-    for (const [queue, q] of out) {
-      const s = this.#settings.get(queue);
-      const held = s && (s.paused || (s.concurrency !== null && q.active >= s.concurrency) || this.#rateFull.has(queue));
-      if (!held) continue;
-      q.throttled = q.ready;
-      q.ready = 0;
-    }
-    return out;
+    const { queues } = this.#o;
+    const depths = this.#shards.map((s) => depthOf({ rows: s.snapshot.rows, settings: s.settings, rateFull: s.rateFull }, queues));
+    return depths.length === 1 ? (depths[0] as Map<string, QueueDepth>) : sumDepths(depths, queues);
   }
 
+  /** The snapshots as one: every shard's rows, computed at the stalest shard's time (null: none yet). */
   get snapshot(): QueueSnapshot {
-    return this.#snapshot;
+    if (this.#shards.length === 1) return (this.#shards[0] as ShardStats).snapshot;
+    const times = this.#shards.map((s) => s.snapshot.computedAt?.getTime()).filter((t): t is number => t !== undefined);
+    return {
+      computedAt: times.length ? new Date(Math.min(...times)) : null,
+      rows: this.#shards.flatMap((s) => s.snapshot.rows),
+    };
   }
 
-  /** Claim-and-compute if the shared snapshot is due, then read it. Errors are logged, never thrown. */
+  /** Claim-and-compute if a shared snapshot is due, then read it, on every shard. Errors are logged, never thrown. */
   refresh(): Promise<void> {
     this.#refreshing ??= this.#refresh().finally(() => {
       this.#refreshing = undefined;
@@ -211,29 +187,45 @@ export class QueueStatsExporter {
   }
 
   async #refresh(): Promise<void> {
-    const { executeSql, intervalSeconds, logger } = this.#o;
+    const changed = await Promise.all(this.#shards.map((s) => this.#refreshShard(s)));
+    if (changed.some(Boolean)) this.#record();
+  }
+
+  /** Refresh one shard's snapshot; true when a new one was read. */
+  async #refreshShard(s: ShardStats): Promise<boolean> {
+    const { intervalSeconds, logger } = this.#o;
+    const { executeSql } = s;
     try {
       if (await claimQueueStatsRefresh(executeSql, intervalSeconds)) {
         await storeQueueStats(executeSql, await computeQueueStats(executeSql));
         this.computations++;
       }
-      ({ settings: this.#settings, rateFull: this.#rateFull } = await listQueueSettingsAndFullRates(executeSql));
+      ({ settings: s.settings, rateFull: s.rateFull } = await listQueueSettingsAndFullRates(executeSql));
       const stored = await readQueueStats(executeSql);
-      if (stored) {
-        const previous = this.#snapshot.computedAt?.getTime();
-        this.#snapshot = stored;
-        if (stored.computedAt && stored.computedAt.getTime() !== previous) this.#record(stored.computedAt);
-      }
+      s.stale = false;
+      if (!stored) return false;
+      const previous = s.snapshot.computedAt?.getTime();
+      s.snapshot = stored;
+      return Boolean(stored.computedAt && stored.computedAt.getTime() !== previous);
     } catch (err) {
-      logger.warn({ err }, 'queue stats refresh failed; serving the last snapshot');
+      s.stale = true;
+      const at = this.#shards.length > 1 ? { shard: s.id } : {};
+      logger.warn({ err, ...at }, 'queue stats refresh failed; serving the last snapshot');
+      return false;
     }
   }
 
-  #record(at: Date): void {
+  #record(): void {
     const keepMs = (this.#o.historySeconds ?? 0) * 1000;
-    if (keepMs <= 0) return;
+    const at = this.snapshot.computedAt;
+    if (keepMs <= 0 || !at) return;
     this.#history.push({ t: at.toISOString(), queues: Object.fromEntries(this.depthByQueue()) });
     while (this.#history.length && Date.parse((this.#history[0] as QueueDepthSample).t) < Date.now() - keepMs) this.#history.shift();
+  }
+
+  /** Depth by queue of each snapshot read in the last `historySeconds`, oldest first. */
+  get history(): readonly QueueDepthSample[] {
+    return this.#history;
   }
 
   start(): void {
@@ -250,16 +242,21 @@ export class QueueStatsExporter {
   }
 }
 
-/** The exporter every API and worker replica runs, configured from the fleet config. */
+/**
+ * The exporter every API and worker replica runs, configured from the fleet config: `shards` (the
+ * process's ShardSet) for the sums over every shard, or `executeSql` for one database.
+ */
 export function createQueueStatsExporter(deps: {
   config: Config;
-  executeSql: ExecuteSql;
+  executeSql?: ExecuteSql;
+  shards?: QueueStatsExporterOptions['shards'];
   registry: Registry;
   logger: Logger;
   historySeconds?: number;
 }): QueueStatsExporter {
   return new QueueStatsExporter({
-    executeSql: deps.executeSql,
+    ...(deps.executeSql ? { executeSql: deps.executeSql } : {}),
+    ...(deps.shards ? { shards: deps.shards } : {}),
     registry: deps.registry,
     logger: deps.logger,
     intervalSeconds: deps.config.queueStatsIntervalSeconds,
