@@ -20,7 +20,7 @@ export interface WorkerEventMap {
       kind: 'error' | 'permanent' | 'timeout' | 'shutdown';
     },
   ];
-  'job:abandoned': [{ queue: string; id: string }];
+  'job:abandoned': [{ queue: string; id: string; shard?: number }];
   /** A progress write (ctx.progress, rate-limited); `written` false: the attempt was no longer active. */
   'job:progress': [{ queue: string; id: string; written: boolean }];
   'job:cancelled': [{ queue: string; id: string; seconds: number }];
@@ -30,8 +30,9 @@ export interface WorkerEventMap {
   'jobs:rescued': [{ queue: string; owner: string; count: number; reason: 'replica_dead' }];
   /** Running jobs of this replica that another gave back while this one was unreachable. */
   'jobs:taken-over': [{ ids: string[] }];
-  'fetch:error': [{ queue: string; error: Error }];
-  'settle:error': [{ queue: string; error: Error; jobs: number }];
+  /** `shard`: set when the replica drains several shards (the one whose claim failed). */
+  'fetch:error': [{ queue: string; error: Error; shard?: number }];
+  'settle:error': [{ queue: string; error: Error; jobs: number; shard?: number }];
 }
 
 export class WorkerEvents extends EventEmitter<WorkerEventMap> {}

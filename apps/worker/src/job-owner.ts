@@ -24,6 +24,11 @@ export class JobOwner {
     this.#d = deps;
   }
 
+  /** Jobs held: taken and not yet released (running, settling, or waiting for their slot). */
+  get held(): number {
+    return this.#held.size;
+  }
+
   /** Take a claimed job: its slot is counted before this returns; it runs as soon as the slot is free. */
   take(queue: string, job: ClaimedJob): void {
     const critical = job.priority >= PRIORITIES.critical;

@@ -59,6 +59,8 @@ export interface JobRunnerDeps {
   settler: Settler;
   events: WorkerEvents;
   logger: Logger;
+  /** The shard `boss` is (set when the replica drains several): on the events, as on the logger. */
+  shard?: number;
 }
 
 function historyOf(previous: unknown): unknown[] {
@@ -76,8 +78,12 @@ export class JobRunner {
   /** Jobs with a running handler, by id (heartbeats and shutdown use it). */
   readonly running = new Map<string, RunningJob>();
 
+  /** The shard field of this runner's events (none in a one-shard replica). */
+  readonly #at: { shard?: number };
+
   constructor(deps: JobRunnerDeps) {
     this.#d = deps;
+    this.#at = deps.shard === undefined ? {} : { shard: deps.shard };
   }
 
   async run(queue: string, job: ClaimedJob): Promise<void> {
@@ -202,7 +208,7 @@ export class JobRunner {
     return new Promise((resolve, reject) => {
       running.abandon = (reason) => {
         running.abandonTimer = setTimeout(() => {
-          events.emit('job:abandoned', { queue: running.queue, id: job.id });
+          events.emit('job:abandoned', { queue: running.queue, id: job.id, ...this.#at });
           reject(reason);
         }, config.worker.abandonGraceMs);
       };
@@ -243,7 +249,7 @@ export class JobRunner {
     } catch (err) {
       // The job stays active; pg-boss's heartbeat/expiry monitor will retry it. Nothing is lost.
       logger.error({ err: coerceError(err), cause: record }, 'could not record the failure; the job will be retried by expiry');
-      events.emit('settle:error', { queue, error: coerceError(err), jobs: 1 });
+      events.emit('settle:error', { queue, error: coerceError(err), jobs: 1, ...this.#at });
       return;
     }
     const willRetry = kind === 'shutdown' || (kind !== 'permanent' && job.retryCount < job.retryLimit);
@@ -260,7 +266,7 @@ export class JobRunner {
       await deferAttempt(executorOf(this.#d.boss), queue, job.id, job.retryCount, deferred.retryAfterSeconds);
     } catch (err) {
       logger.error({ err: coerceError(err) }, 'could not defer the attempt; the job will be retried by expiry');
-      this.#d.events.emit('settle:error', { queue, error: coerceError(err), jobs: 1 });
+      this.#d.events.emit('settle:error', { queue, error: coerceError(err), jobs: 1, ...this.#at });
       return;
     }
     logger.debug({ reason: deferred.reason, retryAfterSeconds: deferred.retryAfterSeconds }, deferred.message);

@@ -13,18 +13,20 @@ await runMain({
     instance: replicaOf(config),
     max: config.worker.poolSize,
     supervise: true,
-    listen: false, // the worker holds its own LISTEN through pg-boss's db (see worker.ts)
+    listen: false, // the worker holds its own LISTEN per shard through that shard's pg-boss db (listen.ts)
     overrides: {
       superviseIntervalSeconds: config.worker.maintenanceIntervalSeconds,
       monitorIntervalSeconds: config.worker.maintenanceIntervalSeconds,
     },
   }),
-  async start({ config, logger, boss, taskModules }) {
+  // WORKER_DB_POOL_SIZE is per shard: runMain opens one pg-boss (one pool) per shard with `max` above.
+  async start({ config, logger, boss, shards, taskModules }) {
     const replica = replicaOf(config);
     const metrics = createMetricsRegistry('worker', { worker: replica });
     const worker = createWorker({
       config,
       boss,
+      shards,
       logger,
       metrics,
       handlers: taskModules as HandlerEntry[],
@@ -32,11 +34,14 @@ await runMain({
     });
     const server = await startServer(worker.http, { host: config.worker.host, port: config.worker.port, name: 'worker-http' });
     await worker.start();
-    // Every replica, API and worker alike, fires the due recurring schedules (schedules/scheduler.ts).
-    const scheduler = startScheduler({ config, boss, logger, registry: metrics });
+    // Every replica, API and worker alike, fires the due recurring schedules (schedules/scheduler.ts),
+    // on every shard: a schedule lives on one shard, and its scheduler fires it there.
+    const schedulers = shards.all.map((shard) =>
+      startScheduler({ config, boss: shard.boss, logger: shards.sharded ? logger.child({ shard: shard.id }) : logger, registry: metrics }),
+    );
     logger.info({ url: server.url, concurrency: config.worker.concurrency }, 'worker running');
     return async () => {
-      await scheduler.stop();
+      await Promise.all(schedulers.map((s) => s.stop()));
       await worker.stop(config.worker.shutdownGraceSeconds);
       await server.close(2_000);
     };

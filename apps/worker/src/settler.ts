@@ -13,8 +13,8 @@ export type CompleteAndClaim = (queue: string, items: Completion[], claim: numbe
 export interface Refill {
   /** How many jobs to claim for the slots a batch frees (`freed` of them not critical); 0: none. */
   limitFor(queue: string, freed: number): number;
-  /** Take slots for and run jobs claimed by a settle statement. */
-  accept(queue: string, jobs: ClaimedJob[]): void;
+  /** Take slots for and run jobs claimed by a settle statement (`asked`: the limit it was given). */
+  accept(queue: string, jobs: ClaimedJob[], asked: number): void;
 }
 
 /**
@@ -77,7 +77,7 @@ export class Settler {
       // too few, so the queue loop cannot see the batch's slots free and claim them again
       // (handing them over after the release did exactly that: 110 jobs held in 100 slots).
       // p-limit still runs no more handlers than slots: the batch's runs end before theirs start.
-      if (claimed.length > 0) this.#refill.accept(queue, claimed);
+      if (claimed.length > 0 || claim > 0) this.#refill.accept(queue, claimed, claim);
       const ok = new Set(settled);
       for (const item of batch) item.done(ok.has(item.id));
     } catch (err) {

@@ -26,12 +26,17 @@ function eventOf(state: 'completed' | 'failed' | 'cancelled', deadLetter: string
   return state === 'failed' && deadLetter ? 'dead_lettered' : state;
 }
 
-export function createCallbackHandler(config: Config, executeSql: ExecuteSql, sender: HttpSender): HandlerEntry {
+/** `taskReads`: the databases that may hold a task, the likeliest first (the shard its id names). */
+export function createCallbackHandler(config: Config, taskReads: (taskId: string) => ExecuteSql[], sender: HttpSender): HandlerEntry {
   const base = config.api.publicUrl?.replace(/\/$/, '') ?? '';
   return defineHandler(callbackTask, async (payload, ctx) => {
     // A dead-letter copy carries its task's data, callback included; the task itself already called back.
     if (isDeadLetterQueue(payload.queue)) return { skipped: 'dead-letter copy' };
-    const row = await getTask(executeSql, payload.queue, payload.id);
+    let row: Awaited<ReturnType<typeof getTask>>;
+    for (const executeSql of taskReads(payload.id)) {
+      row = await getTask(executeSql, payload.queue, payload.id);
+      if (row) break;
+    }
     if (!row) throw new PermanentError(`task ${payload.id} in ${payload.queue} no longer exists; nothing to call back with`);
     const callback = (row.data as { callback?: TaskCallback } | null)?.callback;
     if (!callback?.url) throw new PermanentError(`task ${payload.id} in ${payload.queue} has no callback URL`);

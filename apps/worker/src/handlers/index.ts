@@ -16,17 +16,25 @@ export interface Handlers {
 }
 
 /**
- * `executeSql` serves the fleet-wide per-host limits of http.request (none without it) and the
- * callback deliveries' task reads (no callback handler without it).
+ * `executeSql` serves the fleet-wide per-host limits of http.request (none without it; with several
+ * shards, the home shard's: one place for the whole fleet) and the callback deliveries' task reads
+ * (no callback handler without it); `taskReads` lists the databases that may hold a task, the
+ * shard its id names first (a delivery is made by a trigger next to its task; an id stamped with
+ * no shard, e.g. a schedule's, may be on any), `executeSql` alone without it.
  */
-export function createHandlers(config: Config, extra: HandlerEntry[] = [], executeSql?: ExecuteSql): Handlers {
+export function createHandlers(
+  config: Config,
+  extra: HandlerEntry[] = [],
+  executeSql?: ExecuteSql,
+  taskReads?: (taskId: string) => ExecuteSql[],
+): Handlers {
   const sender = createHttpSender(config);
   const http = createHttpRequestHandler(config, executeSql, sender);
   const map = new Map<string, HandlerEntry>([
     [noopHandler.definition.name, noopHandler],
     [http.definition.name, http],
   ]);
-  if (executeSql) map.set(callbackTask.name, createCallbackHandler(config, executeSql, sender));
+  if (executeSql) map.set(callbackTask.name, createCallbackHandler(config, taskReads ?? (() => [executeSql]), sender));
   for (const entry of extra) map.set(entry.definition.name, entry);
   const missing = taskNames().filter((name) => !map.has(name));
   if (missing.length) throw new Error(`no handler registered for task type(s) ${missing.join(', ')}`);

@@ -128,3 +128,20 @@ export async function completeAndClaim(
   }
   return result;
 }
+
+const HAS_READY = {
+  name: 'taskfleet_has_ready_v1',
+  text: `SELECT EXISTS (
+           SELECT 1 FROM pgboss.job j WHERE j.name = $1 AND j.state < 'active' AND NOT j.blocked AND j.start_after <= now()
+         ) AND NOT EXISTS (SELECT 1 FROM taskfleet.queue_settings s WHERE s.queue = $1 AND s.paused) AS ready`,
+};
+
+/**
+ * Whether `queue` has a job ready to claim now (and is not paused): a look that claims nothing, for
+ * a worker's loop that has no free slot to claim with — a replica draining several shards asks so
+ * to learn whether the shard needs its fair share of the slots (apps/worker fair-share.ts).
+ */
+export async function hasReadyJobs(executeSql: ExecutePrepared, queue: string): Promise<boolean> {
+  const { rows } = await executeSql({ ...HAS_READY, values: [queue] });
+  return (rows[0] as { ready: boolean } | undefined)?.ready === true;
+}
