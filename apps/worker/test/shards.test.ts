@@ -207,4 +207,16 @@ describe('a shard that goes away mid-run', () => {
     const more = await insert(s1(), 50);
     await waitFor(allCompleted(s1(), [...b, ...more]), 'shard 1 drained after it came back', 60_000);
   });
+
+  it('a worker started while a shard is down drains the other, and the down one once it answers', { timeout: 60_000 }, async () => {
+    const { handler } = recording(1);
+    await takeDown();
+    const w = await startWorker({ WORKER_CONCURRENCY: '8' }, [handler]);
+    const a = await insert(s0(), 100);
+    await waitFor(allCompleted(s0(), a), 'shard 0 drained');
+    expect((await w.http.request('/readyz')).status).toBe(200);
+    await bringBack();
+    const b = await insert(s1(), 100);
+    await waitFor(allCompleted(s1(), b), 'shard 1 drained once it answered', 30_000);
+  });
 });
