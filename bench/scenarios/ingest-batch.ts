@@ -1,11 +1,12 @@
 /** The batch part of the ingest scenario: the taskfleet batch endpoint against raw `boss.insert`. */
 import { PgBoss } from 'pg-boss';
 import { startProcess } from '../lib/env.ts';
-import { type LoadResult, load } from '../lib/load.ts';
+import { loadWithCpu, type MeasuredLoad } from '../lib/load-cpu.ts';
+import { load } from '../lib/load.ts';
 import type { IngestOptions, Log, Target } from './ingest.ts';
 
-export /** The taskfleet batch endpoint, 8 connections, after a 2 s warm-up. */
-async function measureBatchEndpoint(target: Target, tasks: { payload: unknown }[], opts: IngestOptions, log: Log): Promise<LoadResult> {
+export /** The taskfleet batch endpoint, 8 connections, after a 2 s warm-up; with each process's CPU per request. */
+async function measureBatchEndpoint(target: Target, tasks: { payload: unknown }[], opts: IngestOptions, log: Log): Promise<MeasuredLoad> {
   const api = await startProcess('apps/api/src/main.ts', target.env);
   try {
     log(`batch endpoint: ${opts.batchSize} tasks/request, 8 connections for ${opts.batchSeconds}s`);
@@ -17,7 +18,7 @@ async function measureBatchEndpoint(target: Target, tasks: { payload: unknown }[
       seconds: 2,
       headers: target.headers,
     });
-    const batch = await load({
+    const batch = await loadWithCpu(api, {
       url: api.url,
       path: '/v1/queues/noop/tasks:batch',
       body: JSON.stringify({ tasks }),
@@ -25,7 +26,9 @@ async function measureBatchEndpoint(target: Target, tasks: { payload: unknown }[
       seconds: opts.batchSeconds,
       headers: target.headers,
     });
-    log(`  → ${batch.rps * opts.batchSize} tasks/s (p99 ${batch.p99} ms per request)`);
+    log(
+      `  → ${batch.rps * opts.batchSize} tasks/s (p99 ${batch.p99} ms per request; CPU µs per task: API ${batch.cpuUs.server / opts.batchSize}, PostgreSQL ${batch.cpuUs.postgres === null ? '–' : batch.cpuUs.postgres / opts.batchSize})`,
+    );
     return batch;
   } finally {
     await api.stop();

@@ -146,7 +146,7 @@ function ingestSummary(
   db: BenchDatabase,
   results: Record<string, Run[]>,
   rss: Record<string, number>,
-  batch: LoadResult | undefined,
+  batch: Run | undefined,
   rawInsert: number,
   profile: ProfileSummary | null = null,
 ) {
@@ -168,6 +168,11 @@ function ingestSummary(
           p99: batch.p99,
           non2xx: batch.non2xx,
           rawInsertTasksPerSecond: rawInsert,
+          // CPU per task (per request ÷ batch size); PostgreSQL null when one of its processes exited meanwhile
+          cpuUsPerTask: {
+            api: batch.cpuUs.server / opts.batchSize,
+            postgres: batch.cpuUs.postgres === null ? null : batch.cpuUs.postgres / opts.batchSize,
+          },
         }
       : null,
     rssMb: rss,
