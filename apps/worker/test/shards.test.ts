@@ -23,6 +23,7 @@ import {
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../../test-support/database.ts';
+import { spawnApp, stopProcess, waitReady } from '../../../test-support/processes.ts';
 import { waitFor } from '../../../test-support/worker.ts';
 import { defineHandler, type HandlerEntry } from '../src/handlers/types.ts';
 import { createWorker, type Worker } from '../src/worker.ts';
@@ -164,6 +165,26 @@ describe('a worker given two shards', () => {
     expect((rows[0] as { n: number }).n).toBe(8);
     open();
     await waitFor(allCompleted(s0(), a), 'shard 0 drained');
+  });
+});
+
+describe('the worker process (main.ts) with DATABASE_SHARDS', () => {
+  it('drains both shards and stops cleanly on SIGTERM', { timeout: 60_000 }, async () => {
+    const a = await insert(s0(), 50);
+    const b = await insert(s1(), 50);
+    const child = await spawnApp('worker', {
+      DATABASE_SHARDS: `0=${dbs[0]?.url},1=${dbs[1]?.url}`,
+      LOG_LEVEL: 'warn',
+      WORKER_POLL_INTERVAL_MS: '200',
+    });
+    try {
+      await waitReady(child);
+      await waitFor(allCompleted(s0(), a), 'shard 0 drained by the process');
+      await waitFor(allCompleted(s1(), b), 'shard 1 drained by the process');
+      expect(await stopProcess(child)).toBe(0);
+    } finally {
+      await stopProcess(child, 'SIGKILL');
+    }
   });
 });
 
