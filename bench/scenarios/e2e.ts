@@ -6,6 +6,7 @@
 import autocannon from 'autocannon';
 import { benchDatabase, machineFacts, type Proc, startProcess, writeResult } from '../lib/env.ts';
 import { summarize, withClient } from '../lib/jobs.ts';
+import { serverCpu } from '../lib/server-cpu.ts';
 import { writeChart } from '../lib/report.ts';
 import { lineChart } from '../lib/svg.ts';
 
@@ -121,12 +122,16 @@ export async function runE2e(opts: E2eOptions, log: Log) {
   const procs: Proc[] = [];
   try {
     const api = await startFleet(db.url, procs);
+    const postgresCpu = await serverCpu(db.url);
+    const cpuBefore = await postgresCpu();
     const { samples, stop } = startSampler(db.url, procs);
     log(`e2e: ${opts.rate} req/s for ${opts.seconds} s through the API, 2 workers draining`);
     const result = await sendLoad(api.url, opts);
     log(`  load done: ${result.requests.total} requests, ${result.non2xx} non-2xx, p99 ${result.latency.p99} ms`);
     const drainDeadline = Date.now() + opts.drainTimeoutSeconds * 1000;
     while (Date.now() < drainDeadline && (samples.at(-1)?.depth ?? 1) > 0) await new Promise((r) => setTimeout(r, 500));
+    // Ingest and drain of every task at a steady rate (the sampler's probes included), before the fleet stops.
+    const cpuUsPerTask = Math.round((((await postgresCpu()) - cpuBefore) * 1e6) / Math.max(1, result.requests.total));
     await stop();
     const latency = await endToEndLatency(db.url);
     const rates = ratesOf(samples);
@@ -144,6 +149,7 @@ export async function runE2e(opts: E2eOptions, log: Log) {
         p99: result.latency.p99,
       },
       endToEndMs: latency,
+      postgresCpuUsPerTask: cpuUsPerTask,
       maxRssMb: { api: maxRss[0], worker1: maxRss[1], worker2: maxRss[2] },
       timeline: rates,
       drained: (samples.at(-1)?.depth ?? 1) === 0,
@@ -157,6 +163,7 @@ export async function runE2e(opts: E2eOptions, log: Log) {
       { what: 'end-to-end p99 (ms)', value: latency.p99 },
       { what: 'max RSS api / worker1 / worker2 (MB)', value: maxRss.join(' / ') },
       { what: 'drained', value: summary.drained },
+      { what: 'PostgreSQL CPU µs per task (ingest + drain)', value: cpuUsPerTask },
     ]);
     console.log(`results: ${file}`);
   } finally {

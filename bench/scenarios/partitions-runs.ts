@@ -188,9 +188,23 @@ export async function neighbour(
 
 export interface DeepRun {
   queued: number;
+  /** Heap and index bytes per queued task of A's table (A alone in it), right after the fill. */
+  bytesPerTask: { heap: number; indexes: number };
   jobsPerSecond: number;
   windowSeconds: number;
   postgresCpuPer100k: number;
+}
+
+/** Bytes per task of the table that holds `queue` (only that queue's rows in it: a fresh database). */
+async function bytesPerTask(url: string, queue: string, tasks: number): Promise<{ heap: number; indexes: number }> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query<{ heap: string; indexes: string }>(
+      `SELECT pg_table_size(format('pgboss.%I', q.table_name)) AS heap, pg_indexes_size(format('pgboss.%I', q.table_name)) AS indexes
+         FROM pgboss.queue q WHERE q.name = $1`,
+      [queue],
+    );
+    return { heap: Math.round(Number(rows[0]?.heap) / tasks), indexes: Math.round(Number(rows[0]?.indexes) / tasks) };
+  });
 }
 
 /** A alone with `deepBacklog` queued: completions per second over the window, after the warm-up. */
@@ -200,6 +214,7 @@ export async function deep(server: BenchServer, layout: Layout, opts: Partitions
   try {
     const serverCpuSeconds = await serverCpu(db.url);
     await prefill(db.url, queue, opts.deepBacklog);
+    const bytes = await bytesPerTask(db.url, queue, opts.deepBacklog);
     const proc = await worker(db.url, queue, `bench-deep-${layout}`);
     let t0: Date;
     let t1: Date;
@@ -224,12 +239,13 @@ export async function deep(server: BenchServer, layout: Layout, opts: Partitions
     const n = rows[0]?.n ?? 0;
     const run = {
       queued: opts.deepBacklog,
+      bytesPerTask: bytes,
       jobsPerSecond: Math.round(n / seconds),
       windowSeconds: seconds,
       postgresCpuPer100k: n ? Math.round((cpu * 100_000 * 100) / n) / 100 : Number.NaN,
     };
     log(
-      `partitions/deep on ${serverLabel(server)}, ${opts.deepBacklog.toLocaleString('en-US')} queued ${layout === 'own' ? 'in its own table' : 'in job_common'}: ${run.jobsPerSecond} jobs/s (PostgreSQL ${run.postgresCpuPer100k} CPU-s per 100k)`,
+      `partitions/deep on ${serverLabel(server)}, ${opts.deepBacklog.toLocaleString('en-US')} queued ${layout === 'own' ? 'in its own table' : 'in job_common'}: ${run.jobsPerSecond} jobs/s (PostgreSQL ${run.postgresCpuPer100k} CPU-s per 100k; table ${bytes.heap} + indexes ${bytes.indexes} bytes per task)`,
     );
     return run;
   } finally {
