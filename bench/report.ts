@@ -38,7 +38,18 @@ if (machine) {
     '',
   );
 }
-const summary = summaryRows(results, ['ingest', 'ingest-batch', 'drain', 'latency', 'priority', 'e2e', 'backlog', 'groups']);
+const summary = summaryRows(results, [
+  'ingest',
+  'ingest-batch',
+  'drain',
+  'latency',
+  'priority',
+  'e2e',
+  'backlog',
+  'groups',
+  'partitions',
+  'replica-reads',
+]);
 lines.push('## Summary', '', '| scenario | figure | value | same-run baseline | ratio | target | met |', '|---|---|---|---|---|---|---|');
 for (const r of summary) lines.push(`| ${r.scenario} | ${r.figure} | ${r.value} | ${r.baseline} | ${r.ratio} | ${r.target} | ${r.met} |`);
 lines.push('');
