@@ -35,10 +35,29 @@ export class Fleet {
   private readonly expected = new Set<number>();
   /** API replicas the (simulated) balancer no longer routes to. */
   private readonly deregistered = new Set<number>();
-  private readonly env: Record<string, string>;
+  private env: Record<string, string>;
 
   constructor(env: Record<string, string>) {
     this.env = env;
+  }
+
+  /** The environment of processes started from now on (e.g. a new shard map). */
+  setEnv(env: Record<string, string>): void {
+    this.env = env;
+  }
+
+  /** SIGTERM a worker and wait for it (expected: not restarted, not counted as a crash). */
+  async stopWorker(worker: AppProcess): Promise<void> {
+    this.expected.add(worker.pid);
+    await stopProcess(worker, 'SIGTERM', 15_000);
+    this.workers.splice(this.workers.indexOf(worker), 1);
+  }
+
+  /** SIGTERM an API replica and wait for it. */
+  async stopApi(api: AppProcess): Promise<void> {
+    this.expected.add(api.pid);
+    await stopProcess(api, 'SIGTERM', 15_000);
+    this.apis.splice(this.apis.indexOf(api), 1);
   }
 
   /** Start a replacement when a worker exits on its own (as `npm start` or an orchestrator would). */

@@ -1,5 +1,5 @@
 /** Entry point: wire real dependencies, start serving, drain on SIGTERM. */
-import { createMetricsRegistry, runMain, startSchedulers, startServer } from '@taskfleet/core';
+import { createMetricsRegistry, registerTopologyMetrics, runMain, startSchedulers, startServer } from '@taskfleet/core';
 import { createApi } from './app.ts';
 
 await runMain({
@@ -11,6 +11,7 @@ await runMain({
       logger.warn('API_AUTH=disabled: every request is treated as an anonymous admin (local development only)');
     let draining = false;
     const metrics = createMetricsRegistry('api');
+    registerTopologyMetrics(metrics, shards);
     const api = createApi({ config, boss, shards, logger, metrics, isDraining: () => draining });
     // Every replica, API and worker alike, fires the due recurring schedules of every shard (schedules/scheduler.ts).
     const scheduler = startSchedulers({ config, shards, logger, registry: metrics });

@@ -1,6 +1,6 @@
 /** Entry point: wire real dependencies, run the worker, drain on SIGTERM. */
 import { hostname } from 'node:os';
-import { type Config, createMetricsRegistry, runMain, startScheduler, startServer } from '@taskfleet/core';
+import { type Config, createMetricsRegistry, registerTopologyMetrics, runMain, startSchedulers, startServer } from '@taskfleet/core';
 import type { HandlerEntry } from './handlers/types.ts';
 import { createWorker } from './worker.ts';
 
@@ -23,6 +23,7 @@ await runMain({
   async start({ config, logger, boss, shards, taskModules }) {
     const replica = replicaOf(config);
     const metrics = createMetricsRegistry('worker', { worker: replica });
+    registerTopologyMetrics(metrics, shards);
     const worker = createWorker({
       config,
       boss,
@@ -36,12 +37,11 @@ await runMain({
     await worker.start();
     // Every replica, API and worker alike, fires the due recurring schedules (schedules/scheduler.ts),
     // on every shard: a schedule lives on one shard, and its scheduler fires it there.
-    const schedulers = shards.all.map((shard) =>
-      startScheduler({ config, boss: shard.boss, logger: shards.sharded ? logger.child({ shard: shard.id }) : logger, registry: metrics }),
-    );
+    // (startSchedulers stamps slot ids with the shard, as the API's schedulers do: one id per slot.)
+    const schedulers = startSchedulers({ config, shards, logger, registry: metrics });
     logger.info({ url: server.url, concurrency: config.worker.concurrency }, 'worker running');
     return async () => {
-      await Promise.all(schedulers.map((s) => s.stop()));
+      await schedulers.stop();
       await worker.stop(config.worker.shutdownGraceSeconds);
       await server.close(2_000);
     };
