@@ -8,7 +8,7 @@
  * never a 404). A listing reads every shard and merges their pages (see `listAcrossShards`).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { type Config, deadLetterQueueFor, findTask, getTask, type TaskRow, taskNames } from '@taskfleet/core';
+import { type Config, deadLetterQueueFor, readTaskStatus, type TaskRow, taskNames } from '@taskfleet/core';
 import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { knownQueue, requireQueue, requireTaskId } from '../known-queues.ts';
@@ -96,10 +96,10 @@ export function taskReadRoutes(deps: TaskReadDeps): Hono<AppEnv> {
     let row: TaskRow | undefined;
     if (!lanes.sharded && queue !== undefined) {
       // One shard, the hot status poll: one read, as before shards (a wait reads for itself).
-      if (waitSeconds === 0) row = await getTask(lane.shard.reads.executeFound, queue, id);
+      if (waitSeconds === 0) row = await readTaskStatus(lane.shard.reads.executeFound, queue, id);
     } else {
       ({ lane, value: row } = await locateTask(lanes, id, ({ shard }) =>
-        queue === undefined ? findTask(shard.reads.executeFound, allQueues(), id) : getTask(shard.reads.executeFound, queue, id),
+        readTaskStatus(shard.reads.executeFound, queue ?? allQueues(), id),
       ));
       if (!row) throw problems.notFound(queue ? GONE : GONE_ANY);
     }

@@ -1,6 +1,6 @@
 /** Task reads, listing and the statements of task operations on pg-boss's job table. */
 import type { TaskEnvelope } from '../tasks/envelope.ts';
-import type { ExecuteSql } from './executor.ts';
+import type { ExecutePrepared, ExecuteSql } from './executor.ts';
 
 export interface TaskRow {
   id: string;
@@ -36,14 +36,30 @@ const COLUMNS = `id, name, state, priority, data, retry_count AS "retryCount", r
   blocked, blocking, (SELECT json_agg(json_build_object('queue', d.parent_name, 'id', d.parent_id) ORDER BY d.parent_id)
     FROM pgboss.job_dependency d WHERE d.child_name = job.name AND d.child_id = job.id) AS "dependsOn"`;
 
+// Status reads are the hottest read: named prepared statements, parsed once per connection (on the
+// partitioned pgboss.job an unprepared read re-plans its partition pruning every time).
+const GET_TASK = `SELECT ${COLUMNS} FROM pgboss.job WHERE name = $1 AND id = $2`;
+const FIND_TASK = `SELECT ${COLUMNS} FROM pgboss.job WHERE name = ANY($1::text[]) AND id = $2 LIMIT 1`;
+
 export async function getTask(executeSql: ExecuteSql, queue: string, id: string): Promise<TaskRow | undefined> {
-  const { rows } = await executeSql(`SELECT ${COLUMNS} FROM pgboss.job WHERE name = $1 AND id = $2`, [queue, id]);
+  const { rows } = await executeSql(GET_TASK, [queue, id]);
   return rows[0] as TaskRow | undefined;
 }
 
-/** A task by id alone, among `queues` (the primary key is (name, id): one index probe per queue). */
-export async function findTask(executeSql: ExecuteSql, queues: readonly string[], id: string): Promise<TaskRow | undefined> {
-  const { rows } = await executeSql(`SELECT ${COLUMNS} FROM pgboss.job WHERE name = ANY($1::text[]) AND id = $2 LIMIT 1`, [queues, id]);
+/**
+ * The status read of the API's task routes: by queue, or by id alone among a list of queues (the
+ * primary key is (name, id): one index probe per queue). Prepared.
+ */
+export async function readTaskStatus(
+  executeSql: ExecutePrepared,
+  queue: string | readonly string[],
+  id: string,
+): Promise<TaskRow | undefined> {
+  const query =
+    typeof queue === 'string'
+      ? { name: 'tf_get_task', text: GET_TASK, values: [queue, id] }
+      : { name: 'tf_find_task', text: FIND_TASK, values: [queue, id] };
+  const { rows } = await executeSql(query);
   return rows[0] as TaskRow | undefined;
 }
 
