@@ -6,8 +6,10 @@
  */
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { Logger, FieldError, Problem } from '@taskfleet/core';
+import { type FieldError, isDatabaseUnavailable, type Logger, type Problem } from '@taskfleet/core';
 import type { AppEnv } from './env.ts';
+
+export { isDatabaseUnavailable };
 
 export type { FieldError, Problem } from '@taskfleet/core';
 
@@ -101,18 +103,6 @@ export function problemResponse(c: Context<AppEnv>, problem: Problem, headers: R
     status: problem.status,
     headers: { 'content-type': 'application/problem+json', ...headers },
   });
-}
-
-/** PostgreSQL/pg errors that mean "the database is not reachable right now" (retryable). */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; severity?: string } | undefined;
-  const code = e?.code ?? '';
-  if (/^(08|57P|53)/.test(code)) return true; // connection exception, admin shutdown, insufficient resources
-  if (e?.severity === 'FATAL') return true; // the server refused the session (e.g. not accepting connections)
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|Database not opened|pool is ending|Cannot use a pool after calling end/i.test(
-    e?.message ?? '',
-  );
 }
 
 /** `app.onError`: every thrown thing becomes a problem+json response. */

@@ -16,3 +16,4 @@ export {
   type ReplicaStatus,
   replicaName,
 } from './replicas.ts';
+export { isDatabaseUnavailable } from './unavailable.ts';

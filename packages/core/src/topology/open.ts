@@ -3,8 +3,11 @@
  * connection when asked) per primary, each checked to be at this release's schema, and a read
  * router per shard (replicas when configured). Stopping stops them all.
  *
- * A primary that does not answer at start fails the start (the process exits and its supervisor
- * retries); a replica that does not answer does not: it is skipped until a probe finds it healthy.
+ * The home shard's primary must answer at start (API keys live there): otherwise the start fails
+ * and the supervisor retries. Another shard's primary that does not answer is opened anyway — its
+ * requests fail as "database unavailable" (503 for that shard only) and its worker loops back off —
+ * and its pg-boss start is retried in the background until it answers. A replica that does not
+ * answer is skipped until a probe finds it healthy.
  */
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.ts';
@@ -13,6 +16,7 @@ import type { Logger } from '../logger.ts';
 import { startBoss } from '../startup.ts';
 import { executorOf } from '../store/executor.ts';
 import type { ReadRouter } from './read-router.ts';
+import { isDatabaseUnavailable } from './unavailable.ts';
 import { countedPrimaryReads, openReplicaReads } from './replicas.ts';
 import { type Shard, ShardSet } from './shard-set.ts';
 
@@ -34,7 +38,9 @@ export async function openShards({ config, role, logger, boss: options }: OpenSh
   if (specs.length === 0) throw new Error('no database configured: set DATABASE_URL or DATABASE_SHARDS');
   const sharded = specs.length > 1;
   const opened: Shard[] = [];
+  const retries: { cancel(): void }[] = [];
   const stopAll = async (stopOptions?: Parameters<PgBoss['stop']>[0]) => {
+    for (const r of retries) r.cancel();
     await Promise.all(
       opened.map(async (s) => {
         await s.reads.close();
@@ -56,9 +62,13 @@ export async function openShards({ config, role, logger, boss: options }: OpenSh
       try {
         await startBoss(boss, logger);
       } catch (err) {
-        // Started but refused (schema behind): stop it, or its pool and timers keep the process alive.
-        await boss.stop({ graceful: false, close: true }).catch(() => undefined);
-        throw err;
+        if (spec !== specs[0] && isDatabaseUnavailable(err)) {
+          retries.push(retryStart(boss, logger.child({ shard: spec.id }), err));
+        } else {
+          // Started but refused (schema behind): stop it, or its pool and timers keep the process alive.
+          await boss.stop({ graceful: false, close: true }).catch(() => undefined);
+          throw err;
+        }
       }
       const executeSql = executorOf(boss);
       let reads: ReadRouter = countedPrimaryReads(spec.id, executeSql);
@@ -84,4 +94,35 @@ export async function openShards({ config, role, logger, boss: options }: OpenSh
     throw err;
   }
   return { shards: new ShardSet(opened), stop: stopAll };
+}
+
+/**
+ * pg-boss's start for a primary that did not answer at start-up, again with backoff (1 s doubling to
+ * 30 s) until it does. Meanwhile its pool exists (pg-boss opened it before failing), so statements
+ * fail fast as unavailable and succeed once the server answers.
+ */
+function retryStart(boss: PgBoss, logger: Logger, first: unknown): { cancel(): void } {
+  logger.warn({ err: first }, 'shard primary unreachable at start: its requests answer 503 and its work waits until it answers');
+  let timer: NodeJS.Timeout | undefined;
+  let cancelled = false;
+  const attempt = (delayMs: number) => {
+    timer = setTimeout(async () => {
+      try {
+        await startBoss(boss, logger);
+        if (!cancelled) logger.info('shard primary answers: started');
+      } catch (err) {
+        if (cancelled) return;
+        if (!isDatabaseUnavailable(err)) logger.error({ err }, 'shard primary answers but cannot be used; retrying');
+        attempt(Math.min(30_000, delayMs * 2));
+      }
+    }, delayMs);
+    timer.unref();
+  };
+  attempt(1_000);
+  return {
+    cancel: () => {
+      cancelled = true;
+      clearTimeout(timer);
+    },
+  };
 }
