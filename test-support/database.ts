@@ -29,6 +29,17 @@ export interface TestDatabase {
   query<T extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<T>>;
 }
 
+/** Run one statement on the server's admin database (statements about a test's database itself). */
+export async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
 export async function createDatabase(
   options: { fromTemplate?: boolean } = {},
 ): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
@@ -72,15 +83,7 @@ export function useTestDatabase(options: { fromTemplate?: boolean } = {}): TestD
     name: '',
     config: (env = {}) => loadConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', ...env, DATABASE_URL: handle.url }),
     logger: createLogger({ role: 'test', config: loadConfig({ LOG_LEVEL: 'silent' }), destination: process.stderr }),
-    adminQuery: async (text) => {
-      const client = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
-      await client.connect();
-      try {
-        await client.query(text);
-      } finally {
-        await client.end();
-      }
-    },
+    adminQuery,
     query: (text, values) => {
       pool ??= new pg.Pool({ connectionString: handle.url, max: 2 });
       return pool.query(text, values as unknown[]);

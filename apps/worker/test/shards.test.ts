@@ -20,9 +20,8 @@ import {
   startBoss,
   uuidv7,
 } from '@taskfleet/core';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDatabase } from '../../../test-support/database.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { adminQuery, createDatabase } from '../../../test-support/database.ts';
 import { spawnApp, stopProcess, waitReady } from '../../../test-support/processes.ts';
 import { waitFor } from '../../../test-support/worker.ts';
 import { defineHandler, type HandlerEntry } from '../src/handlers/types.ts';
@@ -189,15 +188,7 @@ describe('the worker process (main.ts) with DATABASE_SHARDS', () => {
 });
 
 describe('a shard that goes away mid-run', () => {
-  const admin = async (text: string) => {
-    const client = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
-    await client.connect();
-    try {
-      await client.query(text);
-    } finally {
-      await client.end();
-    }
-  };
+  const admin = adminQuery;
   /** Refuse new connections to shard 1's database and end the open ones (no other database is touched). */
   const takeDown = async () => {
     const name = dbs[1]?.name as string;
