@@ -8,6 +8,7 @@ import {
   createBoss,
   createLogger,
   createMetricsRegistry,
+  type ExecutePrepared,
   type ExecuteSql,
   executorOf,
   insertTasks,
@@ -38,7 +39,7 @@ afterAll(async () => {
   for (const db of dbs) await db.drop();
 });
 
-async function insert(executeSql: ExecuteSql, n: number, priority: keyof typeof PRIORITIES = 'normal'): Promise<void> {
+async function insert(executeSql: ExecutePrepared, n: number, priority: keyof typeof PRIORITIES = 'normal'): Promise<void> {
   const rows = Array.from({ length: n }, () => ({
     id: uuidv7(),
     data: { payload: {}, meta: { submitter: null } },
@@ -56,7 +57,7 @@ const gauge = (text: string, series: string): number => {
 
 describe('queue gauges over two shards', () => {
   it('export the sums over the shards; a shard that stops answering keeps its last figures and is marked stale', async () => {
-    const [e0, e1] = bosses.map(executorOf) as [ExecuteSql, ExecuteSql];
+    const [e0, e1] = bosses.map(executorOf) as [ExecutePrepared, ExecutePrepared];
     await insert(e0, 3, 'low');
     await insert(e1, 2, 'low');
     await insert(e1, 1, 'critical');
