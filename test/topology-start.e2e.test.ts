@@ -30,7 +30,12 @@ describe('starting with a shard down', () => {
   it('serves the other shard at once and the down one as soon as it answers', { timeout: 180_000 }, async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'tf-topology-start-'));
     await chmod(dir, 0o755);
-    const topo = await startEmbeddedTopology({ baseDir: path.join(dir, 'pg'), basePort: await freePortRange(2), shards: 2, replicasPerShard: 0 });
+    const topo = await startEmbeddedTopology({
+      baseDir: path.join(dir, 'pg'),
+      basePort: await freePortRange(2),
+      shards: 2,
+      replicasPerShard: 0,
+    });
     topology = topo;
     const config = loadConfig({ ...topo.env(), TASK_MODULES: LEDGER_MODULE, LOG_LEVEL: 'warn' });
     await applyMigrationsToShards(config, createLogger({ role: 'test', config }));

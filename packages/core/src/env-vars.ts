@@ -51,7 +51,12 @@ export const ENV_VARS = {
   DATABASE_STATEMENT_TIMEOUT_MS: intVar(30_000, 100, 3_600_000, 'Server-side `statement_timeout` for every pooled connection.'),
   API_HOST: stringVar('0.0.0.0', 'a host name or IP address', 'Interface the API listens on.'),
   API_PORT: intVar(8080, 1, 65535, 'Port the API listens on.'),
-  API_DB_POOL_SIZE: intVar(10, 2, 500, 'Maximum PostgreSQL connections per API replica and shard (must exceed API_GROUP_COMMIT_CONCURRENCY).'),
+  API_DB_POOL_SIZE: intVar(
+    10,
+    2,
+    500,
+    'Maximum PostgreSQL connections per API replica and shard (must exceed API_GROUP_COMMIT_CONCURRENCY).',
+  ),
   API_AUTH: enumVar(
     ['required', 'disabled'] as const,
     'required',
@@ -218,7 +223,12 @@ export const ENV_VARS = {
     'http.request requests started per second to one host across the whole fleet (0 = unlimited). Give every worker replica the same value.',
   ),
   HTTP_REQUEST_MAX_RESPONSE_BYTES: intVar(4096, 0, 1_048_576, 'How much of a delivery response is kept as the task output.'),
-  WORKER_DB_POOL_SIZE: intVar(10, 2, 500, 'Maximum PostgreSQL connections per worker replica and shard (with DATABASE_SHARDS each shard gets a pool of this size, plus one LISTEN connection).'),
+  WORKER_DB_POOL_SIZE: intVar(
+    10,
+    2,
+    500,
+    'Maximum PostgreSQL connections per worker replica and shard (with DATABASE_SHARDS each shard gets a pool of this size, plus one LISTEN connection).',
+  ),
   TASK_MODULES: optionalVar(
     z
       .string()
