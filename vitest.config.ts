@@ -1,10 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
+/** Workspace packages from their TypeScript sources (package.json exports `taskfleet-source`), not their built dist/. */
+const resolve = { conditions: ['taskfleet-source', 'module', 'node', 'development|production'] };
+const ssr = { resolve: { conditions: resolve.conditions, externalConditions: ['taskfleet-source'] } };
+
 export default defineConfig({
   test: {
     reporters: ['default'],
     projects: [
       {
+        resolve,
+        ssr,
         test: {
           name: 'unit',
           include: [
@@ -18,6 +24,8 @@ export default defineConfig({
         },
       },
       {
+        resolve,
+        ssr,
         test: {
           name: 'integration',
           include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/**/*.test.ts'],

@@ -17,6 +17,6 @@ case "$1" in
   migrate) exec node scripts/migrate.ts ;;
   apikey) shift; exec node scripts/apikey.ts "$@" ;;
   # The CLI's API commands (TASKFLEET_URL / TASKFLEET_API_KEY or --url / --key).
-  enqueue|get|tasks|cancel|retry|queues|queue|workers|dlq|help|--help) exec node apps/cli/src/main.ts "$@" ;;
+  enqueue|get|tasks|cancel|retry|queues|queue|workers|dlq|help|--help) exec node --conditions=taskfleet-source apps/cli/src/main.ts "$@" ;;
   *) exec "$@" ;;
 esac

@@ -201,8 +201,10 @@ describe('taskfleet CLI', () => {
   });
 
   it('manages API keys through the real script', async () => {
+    // From source: the client's `taskfleet-source` export condition (its default is the built dist/).
     const bin = path.resolve(import.meta.dirname, '../src/main.ts');
-    const run = promisify(execFile);
+    const exec = promisify(execFile);
+    const run = (node: string, args: string[], o: { env: NodeJS.ProcessEnv }) => exec(node, ['--conditions=taskfleet-source', ...args], o);
     const env = { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'silent' };
     const created = await run(process.execPath, [bin, 'apikey', 'create', '--name', 'from-cli', '--scopes', 'read', '--json'], { env });
     expect(JSON.parse(created.stdout)).toMatchObject({ name: 'from-cli', scopes: ['read'] });

@@ -1,8 +1,8 @@
 /**
  * The taskfleet client: `createClient({ baseUrl, apiKey })`, then
  * `client.enqueue('http.request', { url }, { priority: 'high' })` — task names and payloads typed by
- * the task map in packages/core (type-only import: no runtime dependency, so any Node 18+ or browser
- * service can use it).
+ * the task map mirrored in types.ts (no runtime dependency, so any Node 20+ or browser service can
+ * use it).
  *
  * Retries: 429 and 503 are retried after their Retry-After (capped); connection failures are retried
  * too, because every enqueue carries an idempotency key (the caller's, or one generated per call), so a
@@ -12,14 +12,24 @@
 import { SCHEDULE_ROUTES, type ScheduleClient, scheduleClient } from './schedules.ts';
 import { transportMessage } from './transport-errors.ts';
 import { type WaitForOptions, waitForTask } from './wait-for.ts';
-import type { BatchResult, PayloadInputOf, PriorityName, Problem, TaskMap, TaskName, TaskState, TaskView } from '@taskfleet/core';
+import type { BatchResult, Priority, Problem, Task, TaskName, TaskPayloads, TaskState } from './types.ts';
 
-export type { BatchResult, FieldError, Problem, TaskState } from '@taskfleet/core';
-export type Priority = PriorityName;
-export type { Schedule, ScheduleClient, ScheduleInput } from './schedules.ts';
+export type { ScheduleClient, ScheduleInput } from './schedules.ts';
+export type {
+  BatchItemResult,
+  BatchResult,
+  FieldError,
+  JsonValue,
+  Priority,
+  Problem,
+  Schedule,
+  Task,
+  TaskDedupe,
+  TaskName,
+  TaskPayloads,
+  TaskState,
+} from './types.ts';
 export type { WaitForOptions } from './wait-for.ts';
-/** A task as the API shows it (the `TaskView` wire shape of packages/core). */
-export type Task<P = unknown> = TaskView<P>;
 
 export interface EnqueueOptions {
   priority?: Priority;
@@ -123,7 +133,7 @@ export const CLIENT_ROUTES = {
   ...SCHEDULE_ROUTES,
 } as const;
 
-type Payload<N extends TaskName> = PayloadInputOf<TaskMap[N]>;
+type Payload<N extends TaskName> = TaskPayloads[N];
 
 const seg = encodeURIComponent;
 

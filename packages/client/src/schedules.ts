@@ -2,9 +2,7 @@
  * `client.schedules`: recurring schedules (`PUT/GET/DELETE /v1/schedules/{name}`, `GET /v1/schedules`).
  * The fleet inserts one task per slot of the cron expression, whatever the number of replicas.
  */
-import type { PriorityName, ScheduleView } from '@taskfleet/core';
-
-export type Schedule = ScheduleView;
+import type { Priority, Schedule } from './types.ts';
 
 export interface ScheduleInput {
   queue: string;
@@ -13,7 +11,7 @@ export interface ScheduleInput {
   /** IANA time zone the expression is evaluated in. @defaultValue 'UTC' */
   timezone?: string;
   payload: unknown;
-  priority?: PriorityName;
+  priority?: Priority;
   maxAttempts?: number;
   timeoutSeconds?: number;
   group?: string;

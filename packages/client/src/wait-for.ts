@@ -5,7 +5,7 @@
  * than the client's request timeout); a replica at its long-poll limit (503, after the client's own
  * retries) is answered with a plain read and a pause instead.
  */
-import type { TaskState, TaskView } from '@taskfleet/core';
+import type { Task, TaskState } from './types.ts';
 
 export interface WaitForOptions {
   /** Give up (throw) after this long. @defaultValue 60 */
@@ -19,7 +19,7 @@ export interface WaitForOptions {
 export const FINAL_STATES: readonly TaskState[] = ['completed', 'dead_lettered', 'failed', 'cancelled'];
 
 /** A GET through the client (its retries, auth and errors); `status` on what it throws. */
-type Get = (path: string) => Promise<TaskView>;
+type Get = (path: string) => Promise<Task>;
 
 export async function waitForTask(
   get: Get,
@@ -27,7 +27,7 @@ export async function waitForTask(
   options: WaitForOptions,
   requestTimeoutMs: number,
   timedOut: (state: TaskState, ms: number) => Error,
-): Promise<TaskView> {
+): Promise<Task> {
   const totalMs = options.timeoutSeconds !== undefined ? options.timeoutSeconds * 1000 : (options.timeoutMs ?? 60_000);
   const deadline = Date.now() + totalMs;
   // Leave the request timeout room for the answer to travel.
@@ -35,7 +35,7 @@ export async function waitForTask(
   for (;;) {
     const left = Math.floor((deadline - Date.now()) / 1000);
     const wait = Math.max(0, Math.min(perRequest, left));
-    let task: TaskView;
+    let task: Task;
     try {
       task = await get(wait > 0 ? `${path}?waitSeconds=${wait}` : path);
     } catch (err) {
