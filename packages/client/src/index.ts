@@ -12,22 +12,39 @@
 import { SCHEDULE_ROUTES, type ScheduleClient, scheduleClient } from './schedules.ts';
 import { transportMessage } from './transport-errors.ts';
 import { type WaitForOptions, waitForTask } from './wait-for.ts';
-import type { BatchResult, Priority, Problem, Task, TaskName, TaskPayloads, TaskState } from './types.ts';
+import type {
+  BatchResult,
+  EnqueueReceipt,
+  Priority,
+  Problem,
+  QueueInfo,
+  QueueSettingsPatch,
+  Task,
+  TaskName,
+  TaskPayloads,
+  TaskState,
+  WorkerInfo,
+} from './types.ts';
 
 export type { ScheduleClient, ScheduleInput } from './schedules.ts';
 export type {
   BatchItemResult,
   BatchResult,
+  EnqueueReceipt,
   FieldError,
   JsonValue,
   Priority,
   Problem,
+  QueueInfo,
+  QueueSettings,
+  QueueSettingsPatch,
   Schedule,
   Task,
   TaskDedupe,
   TaskName,
   TaskPayloads,
   TaskState,
+  WorkerInfo,
 } from './types.ts';
 export type { WaitForOptions } from './wait-for.ts';
 
@@ -48,49 +65,6 @@ export interface EnqueueOptions {
   callback?: { url: string };
   /** Run only once these tasks (ids, any queue) have completed; cancelled if one fails or is cancelled. */
   dependsOn?: string[];
-}
-
-/** What enqueue answers: the task's id, state and status URL (a repeated idempotency key answers the full task). */
-export interface EnqueueReceipt {
-  id: string;
-  queue: string;
-  state: TaskState;
-  statusUrl: string;
-}
-
-/** A queue's fleet-wide flow control (`PATCH /v1/queues/{queue}`). */
-export interface QueueSettings {
-  paused: boolean;
-  /** Tasks of the queue running at once across every worker replica; null: unlimited. */
-  concurrency: number | null;
-  /** Task starts per period across the fleet; null: unlimited. */
-  rate: { limit: number; periodSeconds: number } | null;
-  /** Tasks of one group running at once across the fleet, groups served in turn; null: no per-group limit. */
-  groupConcurrency: number | null;
-}
-
-/** A change to a queue's settings: absent fields stay, null clears a limit. */
-export type QueueSettingsPatch = Partial<QueueSettings>;
-
-export interface QueueInfo {
-  name: string;
-  kind: 'tasks' | 'dead-letter';
-  description: string | null;
-  deadLetterQueue: string | null;
-  depth: Record<'ready' | 'scheduled' | 'retrying' | 'running' | 'completed' | 'failed' | 'cancelled', number>;
-  oldestReadyAgeSeconds: number | null;
-  settings: QueueSettings;
-}
-
-export interface WorkerInfo {
-  id: string;
-  hostname: string;
-  pid: number;
-  queues: string[];
-  concurrency: number;
-  active: number;
-  startedAt: string;
-  seenAt: string;
 }
 
 /** A non-2xx answer (after retries), with its problem+json body; or a transport failure (status 0). */

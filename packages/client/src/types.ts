@@ -118,6 +118,49 @@ export interface Schedule {
   updatedAt: string;
 }
 
+/** What enqueue answers: the task's id, state and status URL (a repeated idempotency key answers the full task). */
+export interface EnqueueReceipt {
+  id: string;
+  queue: string;
+  state: TaskState;
+  statusUrl: string;
+}
+
+/** A queue's fleet-wide flow control (`PATCH /v1/queues/{queue}`). */
+export interface QueueSettings {
+  paused: boolean;
+  /** Tasks of the queue running at once across every worker replica; null: unlimited. */
+  concurrency: number | null;
+  /** Task starts per period across the fleet; null: unlimited. */
+  rate: { limit: number; periodSeconds: number } | null;
+  /** Tasks of one group running at once across the fleet, groups served in turn; null: no per-group limit. */
+  groupConcurrency: number | null;
+}
+
+/** A change to a queue's settings: absent fields stay, null clears a limit. */
+export type QueueSettingsPatch = Partial<QueueSettings>;
+
+export interface QueueInfo {
+  name: string;
+  kind: 'tasks' | 'dead-letter';
+  description: string | null;
+  deadLetterQueue: string | null;
+  depth: Record<'ready' | 'scheduled' | 'retrying' | 'running' | 'completed' | 'failed' | 'cancelled', number>;
+  oldestReadyAgeSeconds: number | null;
+  settings: QueueSettings;
+}
+
+export interface WorkerInfo {
+  id: string;
+  hostname: string;
+  pid: number;
+  queues: string[];
+  concurrency: number;
+  active: number;
+  startedAt: string;
+  seenAt: string;
+}
+
 /** Payloads of the built-in task types, as a request may send them (defaults may be left out). */
 export interface TaskPayloads {
   'http.request': {

@@ -20,6 +20,8 @@ export type Checks = [
   Assert<Same<client.Task<unknown>, core.TaskView<unknown>>>,
   Assert<Same<client.BatchResult, core.BatchResult>>,
   Assert<Same<client.Schedule, core.ScheduleView>>,
+  Assert<Same<client.QueueInfo, core.QueueInfo>>,
+  Assert<Same<client.WorkerInfo, core.WorkerView>>,
   Assert<Same<client.TaskName, core.TaskName>>,
   Assert<Same<client.TaskPayloads['http.request'], PayloadsOfCore['http.request']>>,
   Assert<Same<client.TaskPayloads['noop'], PayloadsOfCore['noop']>>,
