@@ -89,6 +89,15 @@ export const problems = {
 };
 
 /**
+ * Whether a failure means a shard could not be reached: a connection-level error from its database,
+ * or the 503 `shardUnavailable` already made of one. Fan-out reads, batches and task lookups leave
+ * such a shard out (or name it) instead of failing the whole request.
+ */
+export function isShardUnreachable(err: unknown): boolean {
+  return err instanceof ApiError ? err.problemType === 'shard-unavailable' : isDatabaseUnavailable(err);
+}
+
+/**
  * A failure of a statement on `shard`: a 503 naming the shard when its database cannot be reached
  * (connection refused or terminated, no connection within the timeout), else the error itself.
  */

@@ -11,7 +11,7 @@
  */
 import type { BatchItemResult, Shard } from '@taskfleet/core';
 import { queueDepthProblem } from '../middleware/admission.ts';
-import { ApiError, isDatabaseUnavailable, problems } from '../problem.ts';
+import { isShardUnreachable, problems } from '../problem.ts';
 import type { ShardLane } from '../shards/lanes.ts';
 import { dependencyShard, keyedShard, placeOnShard } from '../shards/placement.ts';
 import type { Built, EnqueueBatchInput } from './enqueue-batch.ts';
@@ -44,10 +44,6 @@ function placeItems(deps: EnqueueDeps, built: Built[], results: BatchItemResult[
   return parts;
 }
 
-function unreachable(err: unknown): boolean {
-  return err instanceof ApiError ? err.problemType === 'shard-unavailable' : isDatabaseUnavailable(err);
-}
-
 /** Store `built` across the shards, filling `results`; returns the shards whose items are `unavailable`. */
 export async function storeAcrossShards(
   input: EnqueueBatchInput,
@@ -75,7 +71,7 @@ export async function storeAcrossShards(
   let firstDown: unknown;
   for (const [i, outcome] of settled.entries()) {
     if (outcome.status === 'fulfilled') continue;
-    if (!unreachable(outcome.reason)) throw outcome.reason;
+    if (!isShardUnreachable(outcome.reason)) throw outcome.reason;
     const shard = (lanes[i] as ShardLane).shard.id;
     missing.push(shard);
     firstDown ??= outcome.reason;

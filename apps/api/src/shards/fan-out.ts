@@ -7,7 +7,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Shard } from '@taskfleet/core';
 import type { Context } from 'hono';
-import { ApiError, isDatabaseUnavailable, problems } from '../problem.ts';
+import { isShardUnreachable, problems } from '../problem.ts';
 
 /** The header naming the shards a fan-out answer is missing. */
 export const MISSING_SHARDS_HEADER = 'X-Missing-Shards';
@@ -28,10 +28,6 @@ export interface FanOut<T> {
   missing: number[];
 }
 
-function unreachable(err: unknown): boolean {
-  return (err instanceof ApiError && err.problemType === 'shard-unavailable') || (!(err instanceof ApiError) && isDatabaseUnavailable(err));
-}
-
 export async function fanOut<T>(shards: readonly Shard[], read: (shard: Shard) => Promise<T>): Promise<FanOut<T>> {
   if (shards.length === 1) return { values: [await read(shards[0] as Shard)], missing: [] };
   const settled = await Promise.allSettled(shards.map(read));
@@ -40,7 +36,7 @@ export async function fanOut<T>(shards: readonly Shard[], read: (shard: Shard) =
   let firstDown: unknown;
   settled.forEach((s, i) => {
     if (s.status === 'fulfilled') values.push(s.value);
-    else if (unreachable(s.reason)) {
+    else if (isShardUnreachable(s.reason)) {
       missing.push((shards[i] as Shard).id);
       firstDown ??= s.reason;
     } else throw s.reason;

@@ -10,7 +10,7 @@
  * Schedules are found the same way from their name's shard (routes/schedules.ts): one written before
  * the shard map changed stays on the shard it was written to.
  */
-import { ApiError, isDatabaseUnavailable, problems } from '../problem.ts';
+import { isShardUnreachable, problems } from '../problem.ts';
 import type { Lanes, ShardLane } from './lanes.ts';
 
 export interface Located<T> {
@@ -39,7 +39,7 @@ export async function locate<T>(lanes: Lanes, named: ShardLane, read: (lane: Sha
     const lane = others[i] as ShardLane;
     if (s.status === 'fulfilled') {
       if (s.value !== undefined) return { lane, value: s.value };
-    } else if (!(s.reason instanceof ApiError) && isDatabaseUnavailable(s.reason)) down ??= { lane, err: s.reason };
+    } else if (isShardUnreachable(s.reason)) down ??= { lane, err: s.reason };
     else throw s.reason;
   }
   if (down) throw problems.shardUnavailable(down.lane.shard.id, down.err);
